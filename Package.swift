@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Native libraries that scripts/bootstrap unpacks from the pinned OpenVINO wheel (never committed).
+let deps = Context.packageDirectory + "/.deps"
+let openVINOInclude = deps + "/openvino/include"
+let openVINOLib = deps + "/openvino/lib"
+/// Swift modules that (transitively) import COpenVINO need its headers to load the clang module.
+let openVINOSwiftFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I" + openVINOInclude])]
+
+let package = Package(
+    name: "refvision",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "refvision", targets: ["refvision"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // FFmpeg's libavformat/libavcodec/libswscale/libavutil (Debian -dev packages) plus a header of
+        // static inline helpers for the macros Swift can't import.
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
+        ),
+        // The OpenVINO C API, with a C wrapper for the variadic ov_core_compile_model.
+        .target(
+            name: "COpenVINO",
+            cSettings: [.unsafeFlags(["-I" + openVINOInclude])],
+            linkerSettings: [
+                .unsafeFlags(["-L" + openVINOLib, "-Xlinker", "-rpath", "-Xlinker", openVINOLib]),
+                .linkedLibrary("openvino_c"),
+            ]
+        ),
+        // Pure data: the pose-track format shared by Pose, Judging and the CLI.
+        .target(name: "PoseData"),
+        // RGB images and the drawing primitives used for overlays. Pure Swift.
+        .target(name: "Imaging"),
+        // Video and image decode/encode on FFmpeg.
+        .target(name: "Media", dependencies: ["CFFmpeg", "Imaging"]),
+        // BlazePose (detector + full landmark model) on OpenVINO.
+        .target(
+            name: "Pose",
+            dependencies: ["COpenVINO", "Imaging", "PoseData"],
+            swiftSettings: openVINOSwiftFlags
+        ),
+        .executableTarget(
+            name: "refvision",
+            dependencies: [
+                "Media", "Pose", "PoseData", "Imaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: openVINOSwiftFlags
+        ),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging"]),
+        .testTarget(
+            name: "PoseTests",
+            dependencies: ["Pose", "PoseData", "Media", "Imaging"],
+            swiftSettings: openVINOSwiftFlags
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

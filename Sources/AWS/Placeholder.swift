@@ -1,0 +1,3 @@
+import AsyncHTTPClient
+import AWSSigner
+public enum _Q {}

@@ -1,0 +1,181 @@
+import CFFmpeg
+import Foundation
+import Imaging
+
+public struct WriterOptions: Sendable {
+    /// libx264 preset: ultrafast … veryslow.
+    public var preset: String
+    /// Constant rate factor (0–51, lower is better quality).
+    public var crf: Int
+    /// Encoder threads.
+    public var threads: Int
+
+    public init(preset: String = "veryfast", crf: Int = 23, threads: Int = 2) {
+        self.preset = preset
+        self.crf = crf
+        self.threads = threads
+    }
+}
+
+/// Writes RGB frames as H.264 (libx264, yuv420p) in an MP4 with `+faststart` (the index is moved to
+/// the front so browsers can play while downloading). Frame i gets presentation time i / frameRate,
+/// so N frames written at the source's rate give the source's frame count and duration.
+public final class VideoWriter: @unchecked Sendable {
+    public let path: String
+    public let width: Int
+    public let height: Int
+    public let frameRate: FrameRate
+    public private(set) var framesWritten = 0
+
+    private var output: UnsafeMutablePointer<AVFormatContext>?
+    private var codec: UnsafeMutablePointer<AVCodecContext>?
+    private var stream: UnsafeMutablePointer<AVStream>?
+    private var frame: UnsafeMutablePointer<AVFrame>?
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var sws: OpaquePointer?
+    private var headerWritten = false
+    private var finished = false
+
+    /// Opens `path` for writing frames of `width`×`height` (odd sizes are rounded down to even, as
+    /// yuv420p needs; frames are scaled to fit).
+    public init(path: String, width: Int, height: Int, frameRate: FrameRate,
+                options: WriterOptions = WriterOptions()) throws {
+        _ = FFmpegLog.configured
+        guard width >= 2, height >= 2, width <= 16384, height <= 16384 else {
+            throw MediaError.invalidArgument("video size \(width)×\(height) is out of range")
+        }
+        guard frameRate.isValid else { throw MediaError.invalidArgument("frame rate \(frameRate) is not valid") }
+        self.path = path
+        self.width = width & ~1
+        self.height = height & ~1
+        self.frameRate = frameRate
+        do {
+            try open(options: options)
+        } catch {
+            close(removeFile: true)
+            throw error
+        }
+    }
+
+    deinit { close(removeFile: !finished) }
+
+    private func fail(_ code: Int32, _ what: String) -> MediaError {
+        .encodeFailed(path: path, message: "\(what): \(ffmpegMessage(code))")
+    }
+
+    private func open(options: WriterOptions) throws {
+        var oc: UnsafeMutablePointer<AVFormatContext>?
+        var r = avformat_alloc_output_context2(&oc, nil, "mp4", path)
+        guard r >= 0, let oc else { throw fail(r, "cannot create the MP4 container") }
+        output = oc
+        guard let encoder = avcodec_find_encoder_by_name("libx264") else {
+            throw MediaError.encodeFailed(path: path, message: "FFmpeg has no libx264 encoder")
+        }
+        guard let st = avformat_new_stream(oc, nil), let cc = avcodec_alloc_context3(encoder) else {
+            throw MediaError.encodeFailed(path: path, message: "out of memory")
+        }
+        stream = st
+        codec = cc
+        cc.pointee.width = Int32(width)
+        cc.pointee.height = Int32(height)
+        cc.pointee.pix_fmt = AV_PIX_FMT_YUV420P
+        cc.pointee.time_base = AVRational(num: frameRate.denominator, den: frameRate.numerator)
+        cc.pointee.framerate = AVRational(num: frameRate.numerator, den: frameRate.denominator)
+        cc.pointee.thread_count = Int32(max(0, options.threads))
+        if oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
+            cc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
+        }
+        av_opt_set(cc.pointee.priv_data, "preset", options.preset, 0)
+        av_opt_set(cc.pointee.priv_data, "crf", String(options.crf), 0)
+        r = avcodec_open2(cc, encoder, nil)
+        guard r >= 0 else { throw fail(r, "cannot open libx264 (preset \(options.preset))") }
+        r = avcodec_parameters_from_context(st.pointee.codecpar, cc)
+        guard r >= 0 else { throw fail(r, "codec parameters") }
+        st.pointee.time_base = cc.pointee.time_base
+        st.pointee.avg_frame_rate = cc.pointee.framerate
+
+        r = avio_open(&oc.pointee.pb, path, AVIO_FLAG_WRITE)
+        guard r >= 0 else { throw fail(r, "cannot open the output file") }
+        var opts: OpaquePointer?
+        av_dict_set(&opts, "movflags", "+faststart", 0)
+        r = avformat_write_header(oc, &opts)
+        av_dict_free(&opts)
+        guard r >= 0 else { throw fail(r, "cannot write the MP4 header") }
+        headerWritten = true
+
+        guard let f = av_frame_alloc(), let p = av_packet_alloc() else {
+            throw MediaError.encodeFailed(path: path, message: "out of memory")
+        }
+        frame = f
+        packet = p
+        f.pointee.format = AV_PIX_FMT_YUV420P.rawValue
+        f.pointee.width = Int32(width)
+        f.pointee.height = Int32(height)
+        r = av_frame_get_buffer(f, 0)
+        guard r >= 0 else { throw fail(r, "frame buffer") }
+    }
+
+    /// Encodes one frame. Its size may differ from the writer's; it is scaled to fit.
+    public func write(_ image: RGBImage) throws {
+        guard !finished, let frame, let codec else {
+            throw MediaError.encodeFailed(path: path, message: "the writer is already finished")
+        }
+        guard image.width > 0, image.height > 0 else {
+            throw MediaError.invalidArgument("cannot encode an empty image")
+        }
+        var r = av_frame_make_writable(frame)
+        guard r >= 0 else { throw fail(r, "frame not writable") }
+        sws = sws_getCachedContext(
+            sws, Int32(image.width), Int32(image.height), AV_PIX_FMT_RGB24,
+            Int32(width), Int32(height), AV_PIX_FMT_YUV420P, SWS_BILINEAR, nil, nil, nil)
+        guard let sws else { throw MediaError.encodeFailed(path: path, message: "no RGB→YUV converter") }
+        image.pixels.withUnsafeBufferPointer { buf in
+            _ = refv_scale_from_packed(sws, buf.baseAddress, Int32(image.stride), Int32(image.height), frame)
+        }
+        frame.pointee.pts = Int64(framesWritten)
+        frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        r = avcodec_send_frame(codec, frame)
+        guard r >= 0 else { throw fail(r, "encoder refused a frame") }
+        framesWritten += 1
+        try drainPackets()
+    }
+
+    private func drainPackets() throws {
+        guard let codec, let packet, let output, let stream else { return }
+        while true {
+            let r = avcodec_receive_packet(codec, packet)
+            if r == refv_averror_eagain() || r == refv_averror_eof() { return }
+            guard r >= 0 else { throw fail(r, "encoding") }
+            if packet.pointee.duration == 0 { packet.pointee.duration = 1 }
+            av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
+            packet.pointee.stream_index = stream.pointee.index
+            let w = av_interleaved_write_frame(output, packet)
+            guard w >= 0 else { throw fail(w, "writing a packet") }
+        }
+    }
+
+    /// Flushes the encoder and writes the MP4 index. The file is complete only after this returns.
+    public func finish() throws {
+        guard !finished else { return }
+        guard let codec, let output else { throw MediaError.encodeFailed(path: path, message: "not open") }
+        avcodec_send_frame(codec, nil)
+        try drainPackets()
+        let r = av_write_trailer(output)
+        guard r >= 0 else { throw fail(r, "writing the MP4 index") }
+        finished = true
+        close(removeFile: false)
+    }
+
+    private func close(removeFile: Bool) {
+        if sws != nil { sws_freeContext(sws); sws = nil }
+        av_frame_free(&frame)
+        av_packet_free(&packet)
+        avcodec_free_context(&codec)
+        if let oc = output {
+            if oc.pointee.pb != nil { avio_closep(&oc.pointee.pb) }
+            avformat_free_context(oc)
+            output = nil
+            if removeFile && headerWritten { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Imaging
+
+/// A square region of interest in image pixels, rotated by `rotation` radians about its centre
+/// (MediaPipe's NormalizedRect, kept in pixels so non-square frames stay exact).
+public struct RotatedRect: Sendable, Equatable {
+    public var centerX: Double
+    public var centerY: Double
+    /// Side of the square in pixels.
+    public var size: Double
+    public var rotation: Double
+
+    /// Maps a point given in the rect's own normalised coordinates ([0,1]², y down) to image pixels.
+    @inline(__always)
+    func toImage(_ u: Double, _ v: Double) -> (Double, Double) {
+        let x = (u - 0.5) * size, y = (v - 0.5) * size
+        let c = cos(rotation), s = sin(rotation)
+        return (centerX + c * x - s * y, centerY + s * x + c * y)
+    }
+
+    /// Intersection over union of the axis-aligned squares around both rects' centres (a cheap,
+    /// rotation-agnostic overlap for matching tracks with detections).
+    func overlap(_ o: RotatedRect) -> Double {
+        func bounds(_ r: RotatedRect) -> (Double, Double, Double, Double) {
+            (r.centerX - r.size / 2, r.centerY - r.size / 2, r.centerX + r.size / 2, r.centerY + r.size / 2)
+        }
+        let a = bounds(self), b = bounds(o)
+        let iw = max(0, min(a.2, b.2) - max(a.0, b.0)), ih = max(0, min(a.3, b.3) - max(a.1, b.1))
+        let inter = iw * ih
+        let union = size * size + o.size * o.size - inter
+        return union > 0 ? inter / union : 0
+    }
+
+    /// MediaPipe's AlignmentPointsRectsCalculator + RectTransformationCalculator for BlazePose: a
+    /// square centred on `center` (mid-hip) whose side is twice the distance to `scalePoint`, times
+    /// `scale`, rotated so that centre→scalePoint points straight up.
+    static func aligned(center: (Double, Double), scalePoint: (Double, Double), scale: Double = 1.25) -> RotatedRect {
+        let dx = scalePoint.0 - center.0, dy = scalePoint.1 - center.1
+        let box = 2 * (dx * dx + dy * dy).squareRoot()
+        let rotation = normalizeRadians(Double.pi / 2 - atan2(-dy, dx))
+        return RotatedRect(centerX: center.0, centerY: center.1, size: box * scale, rotation: rotation)
+    }
+}
+
+func normalizeRadians(_ a: Double) -> Double {
+    a - 2 * Double.pi * ((a + Double.pi) / (2 * Double.pi)).rounded(.down)
+}
+
+/// Samples `image` into a float tensor (NHWC, 3 channels) through an affine map from output pixel
+/// indices to source pixel indices, bilinear, with zero (black) outside the image:
+/// `src = (ax*i + bx*j + cx, ay*i + by*j + cy)` for output column i, row j. Like OpenCV's warpAffine
+/// (which MediaPipe uses), an integer coordinate is a pixel's centre; image points everywhere in Pose
+/// use this convention, so landmarks compare directly with MediaPipe's `x_norm * width`.
+/// Each channel value v (0…255) is written as `v * scale + offset`.
+func warpAffine(_ image: RGBImage, into dst: UnsafeMutablePointer<Float>, width ow: Int, height oh: Int,
+                ax: Double, bx: Double, cx: Double, ay: Double, by: Double, cy: Double,
+                scale: Float, offset: Float) {
+    let w = image.width, h = image.height
+    image.pixels.withUnsafeBufferPointer { buf in
+        guard let src = buf.baseAddress else { return }
+        var o = 0
+        for j in 0..<oh {
+            var sx = bx * Double(j) + cx
+            var sy = by * Double(j) + cy
+            for _ in 0..<ow {
+                let fx = sx.rounded(.down), fy = sy.rounded(.down)
+                let x0 = Int(fx), y0 = Int(fy)
+                if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                    let tx = Float(sx - fx), ty = Float(sy - fy)
+                    let p00 = (y0 * w + x0) * 3, p10 = p00 + 3, p01 = p00 + w * 3, p11 = p01 + 3
+                    let w00 = (1 - tx) * (1 - ty), w10 = tx * (1 - ty), w01 = (1 - tx) * ty, w11 = tx * ty
+                    for ch in 0..<3 {
+                        let v = Float(src[p00 + ch]) * w00 + Float(src[p10 + ch]) * w10
+                            + Float(src[p01 + ch]) * w01 + Float(src[p11 + ch]) * w11
+                        dst[o + ch] = v * scale + offset
+                    }
+                } else if x0 >= -1 && y0 >= -1 && x0 < w && y0 < h {
+                    // Border: sample each corner individually, black outside.
+                    let tx = Float(sx - fx), ty = Float(sy - fy)
+                    for ch in 0..<3 {
+                        func at(_ x: Int, _ y: Int) -> Float {
+                            (x >= 0 && y >= 0 && x < w && y < h) ? Float(src[(y * w + x) * 3 + ch]) : 0
+                        }
+                        let v = at(x0, y0) * (1 - tx) * (1 - ty) + at(x0 + 1, y0) * tx * (1 - ty)
+                            + at(x0, y0 + 1) * (1 - tx) * ty + at(x0 + 1, y0 + 1) * tx * ty
+                        dst[o + ch] = v * scale + offset
+                    }
+                } else {
+                    dst[o] = offset
+                    dst[o + 1] = offset
+                    dst[o + 2] = offset
+                }
+                o += 3
+                sx += ax
+                sy += ay
+            }
+        }
+    }
+}

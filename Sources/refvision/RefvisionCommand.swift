@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct RefvisionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refvision",
+        abstract: "Judges powerlifting lifts from video.",
+        subcommands: [])
+}

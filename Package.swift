@@ -46,19 +46,27 @@ let package = Package(
             dependencies: ["COpenVINO", "Imaging", "PoseData"],
             swiftSettings: openVINOSwiftFlags
         ),
+        // The decode → pose → draw → encode pipeline, stages overlapped on threads.
+        .target(
+            name: "Pipeline",
+            dependencies: ["Media", "Pose", "PoseData", "Imaging"],
+            swiftSettings: openVINOSwiftFlags
+        ),
         .executableTarget(
             name: "refvision",
             dependencies: [
-                "Media", "Pose", "PoseData", "Imaging",
+                "Media", "Pose", "PoseData", "Imaging", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: openVINOSwiftFlags
         ),
+        // Paths of test data and a runner for the ffmpeg CLI that generates test clips.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging", "TestSupport"]),
         .testTarget(
             name: "PoseTests",
-            dependencies: ["Pose", "PoseData", "Media", "Imaging"],
+            dependencies: ["Pose", "PoseData", "Media", "Imaging", "Pipeline", "TestSupport"],
             swiftSettings: openVINOSwiftFlags
         ),
     ],

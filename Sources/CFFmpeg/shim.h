@@ -15,6 +15,8 @@
 static inline int refv_averror_eof(void) { return AVERROR_EOF; }
 static inline int refv_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int64_t refv_nopts_value(void) { return AV_NOPTS_VALUE; }
+static inline int refv_averror_stream_not_found(void) { return AVERROR_STREAM_NOT_FOUND; }
+static inline int refv_averror_decoder_not_found(void) { return AVERROR_DECODER_NOT_FOUND; }
 
 /// FFmpeg's message for an error code (av_err2str is a macro over a compound literal).
 static inline void refv_strerror(int code, char *buf, size_t size) {

@@ -23,14 +23,19 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
-    /// An image whose bytes are written by `fill` (which receives a buffer of `width*height*3` bytes
-    /// and must initialise all of them). Avoids zero-filling large frames that are overwritten anyway.
+    /// Bytes of slack allocated past the last pixel for `fill`: SIMD converters such as swscale may
+    /// write a little beyond the end when the row stride is not a multiple of their vector width.
+    public static let writeSlack = 256
+
+    /// An image whose bytes are written by `fill`, which receives a buffer of at least
+    /// `width*height*3 + writeSlack` bytes and must initialise the first `width*height*3`. Avoids
+    /// zero-filling large frames that are overwritten anyway.
     public init(width: Int, height: Int, fill: (UnsafeMutableBufferPointer<UInt8>) throws -> Void) rethrows {
         precondition(width >= 0 && height >= 0, "image size must not be negative")
         self.width = width
         self.height = height
         let count = width * height * 3
-        self.pixels = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        self.pixels = try [UInt8](unsafeUninitializedCapacity: count + Self.writeSlack) { buffer, initialized in
             try fill(buffer)
             initialized = count
         }

@@ -79,6 +79,8 @@ public final class VideoReader: @unchecked Sendable {
         var dict: OpaquePointer?
         av_dict_set(&dict, "format_whitelist", Self.allowedFormats, 0)
         av_dict_set(&dict, "protocol_whitelist", "file", 0)
+        // Uploaded names are literal: no image-sequence patterns ("%d", globs) in file names.
+        av_dict_set(&dict, "pattern_type", "none", 0)
         let openResult = avformat_open_input(&fmt, path, nil, &dict)
         av_dict_free(&dict)
         guard openResult >= 0, let fmtCtx = fmt else {
@@ -100,8 +102,14 @@ public final class VideoReader: @unchecked Sendable {
             var decoder: UnsafePointer<AVCodec>?
             idx = av_find_best_stream(fmtCtx, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
             guard idx >= 0, let stream = fmtCtx.pointee.streams[Int(idx)] else {
-                pendingError = idx == -1381258232 /* AVERROR_DECODER_NOT_FOUND */
-                    ? .unsupportedCodec(path: path, codec: "unknown") : .noVideoStream(path: path)
+                if idx == refv_averror_decoder_not_found(),
+                   let st = (0..<Int(fmtCtx.pointee.nb_streams)).lazy.compactMap({ fmtCtx.pointee.streams[$0] })
+                       .first(where: { $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO }) {
+                    pendingError = .unsupportedCodec(
+                        path: path, codec: String(cString: avcodec_get_name(st.pointee.codecpar.pointee.codec_id)))
+                } else {
+                    pendingError = .noVideoStream(path: path)
+                }
                 break
             }
             let par = stream.pointee.codecpar!

@@ -1,3 +1,0 @@
-import AsyncHTTPClient
-import AWSSigner
-public enum _Q {}

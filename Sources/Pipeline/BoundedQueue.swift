@@ -1,0 +1,79 @@
+import Foundation
+
+/// A blocking FIFO of bounded capacity between two threads. `push` waits while full, `pop` waits
+/// while empty and returns nil once the queue is closed and drained. Closing wakes everyone.
+final class BoundedQueue<Element>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Element] = []
+    private var head = 0
+    private let capacity: Int
+    private var closed = false
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    /// Returns false when the queue was closed (the consumer gave up) and the item was dropped.
+    @discardableResult
+    func push(_ item: Element) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count - head >= capacity && !closed { condition.wait() }
+        guard !closed else { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    func pop() -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count == head && !closed { condition.wait() }
+        guard items.count > head else { return nil }
+        let item = items[head]
+        head += 1
+        if head > 64 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        condition.broadcast()
+        return item
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Runs `body` on a new thread; `join()` waits for it to end.
+final class Worker: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+
+    init(name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread { [done] in
+            body()
+            done.signal()
+        }
+        thread.name = name
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+
+    func join() { done.wait() }
+}
+
+/// Time spent busy in one stage.
+struct StageClock: Sendable {
+    private(set) var seconds = 0.0
+    private(set) var count = 0
+
+    mutating func measure<T>(_ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            count += 1
+        }
+        return try body()
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Where test data lives: the repo root (found from this file), media fetched by scripts/bootstrap
+/// into .deps/media, the committed numeric fixtures, and the shared fixtures beside the repo.
+public enum TestPaths {
+    public static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    public static func media(_ name: String) -> String { repo.appendingPathComponent(".deps/media/\(name)").path }
+    public static let fixtures = repo.appendingPathComponent("Tests/Fixtures")
+    public static let models = repo.appendingPathComponent(".deps/models").path
+    /// `../shared/fixtures/lifts`: internal clips, present on developer machines and in CI.
+    public static let sharedLifts = repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures/lifts")
+
+    public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+    public static var hasModels: Bool { exists(models + "/pose_landmark_full.tflite") }
+    public static var hasSharedLifts: Bool { exists(sharedLifts.appendingPathComponent("expected.json").path) }
+    public static var hasFFmpegCLI: Bool { exists("/usr/bin/ffmpeg") }
+}
+
+/// A fresh temporary directory, removed by `remove()`.
+public struct TempDir: Sendable {
+    public let url: URL
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("refvision-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+public struct CommandFailed: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Runs a program and returns its stdout; throws with its stderr when it exits non-zero.
+@discardableResult
+public func runProgram(_ path: String, _ args: [String]) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw CommandFailed(description: "\(path) \(args.joined(separator: " ")) exited \(p.terminationStatus): "
+            + String(decoding: errData.suffix(2000), as: UTF8.self))
+    }
+    return data
+}
+
+/// Runs the ffmpeg CLI quietly (`-v error -y` added).
+@discardableResult
+public func ffmpeg(_ args: [String]) throws -> Data {
+    try runProgram("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-y"] + args)
+}
+
+/// What ffprobe says about the first video stream: width, height, frame count (counted), duration.
+public func probe(_ path: String) throws -> (width: Int, height: Int, frames: Int, duration: Double) {
+    let out = try runProgram("/usr/bin/ffprobe", [
+        "-v", "error", "-count_frames", "-select_streams", "v:0",
+        "-show_entries", "stream=width,height,nb_read_frames:format=duration", "-of", "json", path])
+    let json = try JSONSerialization.jsonObject(with: out) as? [String: Any] ?? [:]
+    let stream = (json["streams"] as? [[String: Any]])?.first ?? [:]
+    let format = json["format"] as? [String: Any] ?? [:]
+    return (stream["width"] as? Int ?? 0, stream["height"] as? Int ?? 0,
+            Int(stream["nb_read_frames"] as? String ?? "0") ?? 0,
+            Double(format["duration"] as? String ?? "0") ?? 0)
+}

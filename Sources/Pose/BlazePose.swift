@@ -7,6 +7,9 @@ import PoseData
 public enum ModelLocator {
     public static let detectorFile = "pose_detection.tflite"
     public static let landmarkFile = "pose_landmark_full.tflite"
+    /// The landmark model without its unused outputs (scripts/bootstrap writes it; same results,
+    /// a third less work). Used when present.
+    public static let prunedLandmarkFile = "pose_landmark_full_pruned.xml"
 
     public static func defaultDirectory() -> String {
         if let dir = ProcessInfo.processInfo.environment["REFVISION_MODELS_DIR"], !dir.isEmpty { return dir }
@@ -52,8 +55,11 @@ public struct LandmarkResult: Sendable {
     public var roi: RotatedRect
 }
 
-/// The two BlazePose networks, compiled once. One instance per thread that runs inference.
+/// The two BlazePose networks, compiled once. Calls are serialised by a lock (each network has one
+/// inference request); for parallel inference, make one instance per thread.
 public final class BlazePose: @unchecked Sendable {
+    let lock = NSLock()
+
     public struct Options: Sendable {
         /// OpenVINO inference threads per network (0 = OpenVINO's default).
         public var threads: Int = 2
@@ -61,7 +67,12 @@ public final class BlazePose: @unchecked Sendable {
         public var minDetectionScore: Double = 0.5
         /// Overlap above which the detector's candidates are merged (weighted NMS).
         public var nmsThreshold: Double = 0.3
-        public init(threads: Int = 2) { self.threads = threads }
+        /// Load pose_landmark_full_pruned.xml instead of the .tflite when it exists.
+        public var usePrunedLandmarkModel = true
+        public init(threads: Int = 2, usePrunedLandmarkModel: Bool = true) {
+            self.threads = threads
+            self.usePrunedLandmarkModel = usePrunedLandmarkModel
+        }
     }
 
     /// ROI margin when tracking from the previous frame's landmarks. Measured on bus.jpg against the
@@ -70,6 +81,8 @@ public final class BlazePose: @unchecked Sendable {
 
     let detector: CompiledNetwork
     let landmarker: CompiledNetwork
+    /// The landmark model file in use.
+    public var landmarkModelPath: String { landmarker.path }
     let options: Options
     private let anchors: [(x: Float, y: Float)]
 
@@ -80,8 +93,10 @@ public final class BlazePose: @unchecked Sendable {
         let dir = URL(fileURLWithPath: modelsDirectory)
         detector = try CompiledNetwork(path: dir.appendingPathComponent(ModelLocator.detectorFile).path,
                                        threads: options.threads)
-        landmarker = try CompiledNetwork(path: dir.appendingPathComponent(ModelLocator.landmarkFile).path,
-                                         threads: options.threads)
+        let pruned = dir.appendingPathComponent(ModelLocator.prunedLandmarkFile).path
+        let landmarkPath = options.usePrunedLandmarkModel && FileManager.default.fileExists(atPath: pruned)
+            ? pruned : dir.appendingPathComponent(ModelLocator.landmarkFile).path
+        landmarker = try CompiledNetwork(path: landmarkPath, threads: options.threads)
         guard detector.inputShape == [1, 224, 224, 3] else {
             throw PoseError.unexpectedModel(path: detector.path, reason: "input shape \(detector.inputShape)")
         }
@@ -123,6 +138,8 @@ public final class BlazePose: @unchecked Sendable {
     /// Every person the detector finds in `image` (after weighted NMS), best first.
     public func detect(_ image: RGBImage) throws -> [PersonDetection] {
         guard image.width > 0, image.height > 0 else { throw PoseError.invalidImage("empty image") }
+        lock.lock()
+        defer { lock.unlock() }
         let n: Double = 224
         let scale = n / Double(max(image.width, image.height))
         let padX = (n - Double(image.width) * scale) / 2, padY = (n - Double(image.height) * scale) / 2
@@ -206,6 +223,8 @@ public final class BlazePose: @unchecked Sendable {
     /// Runs the landmark model on `roi` of `image`.
     public func landmarks(_ image: RGBImage, roi: RotatedRect) throws -> LandmarkResult {
         guard image.width > 0, image.height > 0 else { throw PoseError.invalidImage("empty image") }
+        lock.lock()
+        defer { lock.unlock() }
         let n = 256.0
         // Output pixel (i, j) ↦ rect point (i/n, j/n) ↦ image pixels (MediaPipe's corner mapping).
         let c = cos(roi.rotation), s = sin(roi.rotation), k = roi.size / n

@@ -72,7 +72,25 @@ final class CompiledNetwork: @unchecked Sendable {
         var model: OpaquePointer?
         try check(ov_core_read_model(core.pointer, path, nil, &model), "ov_core_read_model(\(path))")
         defer { ov_model_free(model) }
-        try check(refv_ov_compile(core.pointer, model, "CPU", Int32(threads), &compiled), "ov_core_compile_model")
+        // f32 forced: on CPUs with AVX512-BF16/AMX OpenVINO otherwise runs bf16, which moved
+        // keypoints by 9 px on average and up to 33 px.
+        var properties: [(String, String)] = [
+            ("INFERENCE_PRECISION_HINT", "f32"), ("PERFORMANCE_HINT", "LATENCY"), ("NUM_STREAMS", "1"),
+        ]
+        if threads > 0 { properties.append(("INFERENCE_NUM_THREADS", String(threads))) }
+        for extra in (ProcessInfo.processInfo.environment["REFVISION_OV_PROPS"] ?? "").split(separator: ",") {
+            let kv = extra.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2 { properties.append((kv[0], kv[1])) }
+        }
+        let flat = properties.flatMap { [$0.0, $0.1] }
+        let cStrings = flat.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        var compiledModel: OpaquePointer?
+        let status = cStrings.map { UnsafePointer($0) }.withUnsafeBufferPointer { buf in
+            refv_ov_compile(core.pointer, model, "CPU", buf.baseAddress, properties.count, &compiledModel)
+        }
+        try check(status, "ov_core_compile_model")
+        compiled = compiledModel
         try check(ov_compiled_model_create_infer_request(compiled, &request), "create_infer_request")
         try check(ov_infer_request_get_input_tensor_by_index(request, 0, &inputTensor), "get_input_tensor")
         inputShape = try Self.shape(of: inputTensor!)

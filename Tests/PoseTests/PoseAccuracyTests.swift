@@ -4,21 +4,14 @@ import Media
 import Pose
 import PoseData
 import Testing
+import TestSupport
 
-/// Paths of test data: the repo root (found from this file), media fetched by scripts/bootstrap
-/// into .deps/media, and the shared fixtures beside the repo.
 enum TestData {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static func media(_ name: String) -> String { repo.appendingPathComponent(".deps/media/\(name)").path }
-    static let fixtures = repo.appendingPathComponent("Tests/Fixtures")
-    static let hasModels = FileManager.default.fileExists(
-        atPath: repo.appendingPathComponent(".deps/models/pose_landmark_full.tflite").path)
-    static let hasBus = FileManager.default.fileExists(atPath: media("bus.jpg"))
+    static var hasBus: Bool { TestPaths.exists(TestPaths.media("bus.jpg")) }
 
     /// One compiled model for the whole test process (compiling costs ≈0.7 s).
     static let model: Result<BlazePose, any Error> = Result {
-        try BlazePose(modelsDirectory: repo.appendingPathComponent(".deps/models").path)
+        try BlazePose(modelsDirectory: TestPaths.models)
     }
 }
 
@@ -35,11 +28,11 @@ struct ReferencePoints: Decodable {
 @Suite("BlazePose accuracy against the official MediaPipe 0.10.21 output")
 struct PoseAccuracyTests {
     @Test("bus.jpg: body landmarks within 1 % of image height on average, hips and knees within 2 %",
-          .enabled(if: TestData.hasModels && TestData.hasBus, "needs .deps from scripts/bootstrap"))
+          .enabled(if: TestPaths.hasModels && TestData.hasBus, "needs .deps from scripts/bootstrap"))
     func busAccuracy() throws {
         let reference = try JSONDecoder().decode(
-            ReferencePoints.self, from: Data(contentsOf: TestData.fixtures.appendingPathComponent("mediapipe_reference_bus.json"))).bus
-        let reader = try VideoReader(path: TestData.media("bus.jpg"))
+            ReferencePoints.self, from: Data(contentsOf: TestPaths.fixtures.appendingPathComponent("mediapipe_reference_bus.json"))).bus
+        let reader = try VideoReader(path: TestPaths.media("bus.jpg"))
         #expect(reader.info.isStillImage)
         let frame = try #require(try reader.next())
         #expect(frame.image.width == reference.width && frame.image.height == reference.height)
@@ -66,6 +59,24 @@ struct PoseAccuracyTests {
         // Visibility follows the reference: the confidently visible joints are visible for us too.
         for i in 11...32 where reference.landmarks[i][2] > 0.9 {
             #expect(person.landmarks[i].visibility > 0.5, "landmark \(i) visibility \(person.landmarks[i].visibility)")
+        }
+    }
+
+    @Test("the pruned landmark model gives the same landmarks as the original .tflite",
+          .enabled(if: TestPaths.hasModels && TestData.hasBus
+                   && TestPaths.exists(TestPaths.models + "/" + ModelLocator.prunedLandmarkFile), "needs .deps from scripts/bootstrap"))
+    func prunedModelIsEquivalent() throws {
+        let image = try #require(try VideoReader(path: TestPaths.media("bus.jpg")).next()).image
+        let pruned = try TestData.model.get()
+        #expect(pruned.landmarkModelPath.hasSuffix(ModelLocator.prunedLandmarkFile))
+        let original = try BlazePose(modelsDirectory: TestPaths.models,
+                                     options: BlazePose.Options(usePrunedLandmarkModel: false))
+        #expect(original.landmarkModelPath.hasSuffix(ModelLocator.landmarkFile))
+        let roi = try #require(try pruned.detect(image).first).roi
+        let a = try pruned.landmarks(image, roi: roi), b = try original.landmarks(image, roi: roi)
+        #expect(abs(a.presence - b.presence) < 1e-4)
+        for (p, q) in zip(a.landmarks, b.landmarks) {
+            #expect(abs(p.x - q.x) < 0.05 && abs(p.y - q.y) < 0.05 && abs(p.visibility - q.visibility) < 1e-3)
         }
     }
 }

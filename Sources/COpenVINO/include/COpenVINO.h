@@ -1,12 +1,13 @@
 #ifndef REFVISION_COPENVINO_H
 #define REFVISION_COPENVINO_H
 
+#include <stddef.h>
 #include <openvino/c/openvino.h>
 
-/// Compiles `model` for `device` with f32 inference precision forced (CPUs with AVX512-BF16 otherwise
-/// default to bf16, which moves keypoints by many pixels), `threads` inference threads (0 = OpenVINO's
-/// default) and the latency performance hint. Wraps the variadic ov_core_compile_model.
+/// Compiles `model` for `device` with `count` properties given as key/value string pairs
+/// (`pairs[2i]` = key, `pairs[2i+1]` = value; at most 8 pairs). Wraps the variadic
+/// ov_core_compile_model, which Swift cannot call. Returns INVALID_C_PARAM for more than 8 pairs.
 ov_status_e refv_ov_compile(const ov_core_t *core, const ov_model_t *model, const char *device,
-                            int threads, ov_compiled_model_t **compiled);
+                            const char *const *pairs, size_t count, ov_compiled_model_t **compiled);
 
 #endif

@@ -66,6 +66,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: openVINOSwiftFlags),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging", "TestSupport"]),
         .testTarget(
             name: "PoseTests",

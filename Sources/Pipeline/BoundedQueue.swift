@@ -2,23 +2,25 @@ import Foundation
 
 /// A blocking FIFO of bounded capacity between two threads. `push` waits while full, `pop` waits
 /// while empty and returns nil once the queue is closed and drained. Closing wakes everyone.
+/// A ring buffer: a popped slot is released at once, so at most `capacity` items are ever held.
 final class BoundedQueue<Element>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [Element] = []
+    private var slots: [Element?]
     private var head = 0
-    private let capacity: Int
+    private var count = 0
     private var closed = false
 
-    init(capacity: Int) { self.capacity = max(1, capacity) }
+    init(capacity: Int) { slots = Array(repeating: nil, count: max(1, capacity)) }
 
     /// Returns false when the queue was closed (the consumer gave up) and the item was dropped.
     @discardableResult
     func push(_ item: Element) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while items.count - head >= capacity && !closed { condition.wait() }
+        while count == slots.count && !closed { condition.wait() }
         guard !closed else { return false }
-        items.append(item)
+        slots[(head + count) % slots.count] = item
+        count += 1
         condition.broadcast()
         return true
     }
@@ -26,14 +28,12 @@ final class BoundedQueue<Element>: @unchecked Sendable {
     func pop() -> Element? {
         condition.lock()
         defer { condition.unlock() }
-        while items.count == head && !closed { condition.wait() }
-        guard items.count > head else { return nil }
-        let item = items[head]
-        head += 1
-        if head > 64 && head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
+        while count == 0 && !closed { condition.wait() }
+        guard count > 0 else { return nil }
+        let item = slots[head]
+        slots[head] = nil
+        head = (head + 1) % slots.count
+        count -= 1
         condition.broadcast()
         return item
     }

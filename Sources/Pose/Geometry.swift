@@ -56,33 +56,39 @@ func warpAffine(_ image: RGBImage, into dst: UnsafeMutablePointer<Float>, width 
                 ax: Double, bx: Double, cx: Double, ay: Double, by: Double, cy: Double,
                 scale: Float, offset: Float) {
     let w = image.width, h = image.height
+    let stride = w * 3
+    // A non-finite or absurd transform (from a degenerate region) samples nothing: all black.
+    let limit = 1e9
+    guard [ax, bx, cx, ay, by, cy].allSatisfy({ $0.isFinite && abs($0) < limit }), w > 0, h > 0 else {
+        for i in 0..<(ow * oh * 3) { dst[i] = offset }
+        return
+    }
     image.pixels.withUnsafeBufferPointer { buf in
         guard let src = buf.baseAddress else { return }
+        @inline(__always) func tap(_ x: Int, _ y: Int, _ ch: Int) -> Float {
+            (x >= 0 && y >= 0 && x < w && y < h) ? Float(src[y * stride + x * 3 + ch]) : 0
+        }
         var o = 0
         for j in 0..<oh {
             var sx = bx * Double(j) + cx
             var sy = by * Double(j) + cy
             for _ in 0..<ow {
-                let fx = sx.rounded(.down), fy = sy.rounded(.down)
-                let x0 = Int(fx), y0 = Int(fy)
-                if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
-                    let tx = Float(sx - fx), ty = Float(sy - fy)
-                    let p00 = (y0 * w + x0) * 3, p10 = p00 + 3, p01 = p00 + w * 3, p11 = p01 + 3
+                // Floor without a library call; the + 1 shift keeps the truncation correct down to -1.
+                let x0 = Int(sx + 1) - 1, y0 = Int(sy + 1) - 1
+                let tx = Float(sx - Double(x0)), ty = Float(sy - Double(y0))
+                if UInt(bitPattern: x0) < UInt(w - 1) && UInt(bitPattern: y0) < UInt(h - 1) {
+                    // Interior: all four taps inside.
+                    let p = src + y0 * stride + x0 * 3
+                    let q = p + stride
                     let w00 = (1 - tx) * (1 - ty), w10 = tx * (1 - ty), w01 = (1 - tx) * ty, w11 = tx * ty
+                    dst[o] = (Float(p[0]) * w00 + Float(p[3]) * w10 + Float(q[0]) * w01 + Float(q[3]) * w11) * scale + offset
+                    dst[o + 1] = (Float(p[1]) * w00 + Float(p[4]) * w10 + Float(q[1]) * w01 + Float(q[4]) * w11) * scale + offset
+                    dst[o + 2] = (Float(p[2]) * w00 + Float(p[5]) * w10 + Float(q[2]) * w01 + Float(q[5]) * w11) * scale + offset
+                } else if x0 >= -1 && y0 >= -1 && x0 < w && y0 < h && sx > -2 && sy > -2 {
+                    // Border: taps outside the image count as black.
                     for ch in 0..<3 {
-                        let v = Float(src[p00 + ch]) * w00 + Float(src[p10 + ch]) * w10
-                            + Float(src[p01 + ch]) * w01 + Float(src[p11 + ch]) * w11
-                        dst[o + ch] = v * scale + offset
-                    }
-                } else if x0 >= -1 && y0 >= -1 && x0 < w && y0 < h {
-                    // Border: sample each corner individually, black outside.
-                    let tx = Float(sx - fx), ty = Float(sy - fy)
-                    for ch in 0..<3 {
-                        func at(_ x: Int, _ y: Int) -> Float {
-                            (x >= 0 && y >= 0 && x < w && y < h) ? Float(src[(y * w + x) * 3 + ch]) : 0
-                        }
-                        let v = at(x0, y0) * (1 - tx) * (1 - ty) + at(x0 + 1, y0) * tx * (1 - ty)
-                            + at(x0, y0 + 1) * (1 - tx) * ty + at(x0 + 1, y0 + 1) * tx * ty
+                        let v = tap(x0, y0, ch) * (1 - tx) * (1 - ty) + tap(x0 + 1, y0, ch) * tx * (1 - ty)
+                            + tap(x0, y0 + 1, ch) * (1 - tx) * ty + tap(x0 + 1, y0 + 1, ch) * tx * ty
                         dst[o + ch] = v * scale + offset
                     }
                 } else {

@@ -151,3 +151,45 @@ struct BlazePoseMathTests {
         #expect(top.0 < 100)
     }
 }
+
+@Suite("Cropping into the network input")
+struct WarpTests {
+    private func gradient(_ w: Int, _ h: Int) -> RGBImage {
+        var img = RGBImage(width: w, height: h)
+        for y in 0..<h { for x in 0..<w { img.setPixel(x: x, y: y, RGB(UInt8(x * 8), UInt8(y * 8), 100)) } }
+        return img
+    }
+
+    @Test("the identity map copies pixels; a half-pixel shift averages neighbours; outside is black")
+    func identityAndShift() {
+        let img = gradient(8, 6)
+        var out = [Float](repeating: -9, count: 8 * 6 * 3)
+        warpAffine(img, into: &out, width: 8, height: 6, ax: 1, bx: 0, cx: 0, ay: 0, by: 1, cy: 0, scale: 1, offset: 0)
+        #expect(out[(2 * 8 + 3) * 3] == 24 && out[(2 * 8 + 3) * 3 + 1] == 16 && out[(2 * 8 + 3) * 3 + 2] == 100)
+        warpAffine(img, into: &out, width: 8, height: 6, ax: 1, bx: 0, cx: 0.5, ay: 0, by: 1, cy: 0, scale: 1, offset: 0)
+        #expect(out[(2 * 8 + 3) * 3] == 28)
+        // Scaled into [-1, 1] with a region entirely outside: every value is the offset.
+        warpAffine(img, into: &out, width: 8, height: 6, ax: 1, bx: 0, cx: 500, ay: 0, by: 1, cy: -500,
+                   scale: 2 / 255, offset: -1)
+        #expect(out.allSatisfy { $0 == -1 })
+    }
+
+    @Test("border pixels blend with black instead of reading outside the image")
+    func border() {
+        let img = gradient(4, 4)
+        var out = [Float](repeating: 0, count: 3)
+        warpAffine(img, into: &out, width: 1, height: 1, ax: 1, bx: 0, cx: -0.5, ay: 0, by: 1, cy: 0, scale: 1, offset: 0)
+        #expect(out[2] == 50) // half of pixel (0,0)'s blue, half black
+    }
+
+    @Test("non-finite and huge transforms give a black input, never a trap",
+          arguments: [Double.nan, .infinity, -.infinity, 1e300, -1e15])
+    func hostileTransform(bad: Double) {
+        let img = gradient(4, 4)
+        var out = [Float](repeating: 7, count: 16 * 3)
+        warpAffine(img, into: &out, width: 4, height: 4, ax: 1, bx: 0, cx: bad, ay: 0, by: 1, cy: 0, scale: 1, offset: 0)
+        #expect(out.allSatisfy { $0 == 0 })
+        warpAffine(img, into: &out, width: 4, height: 4, ax: bad, bx: 0, cx: 0, ay: 0, by: 1, cy: 0, scale: 1, offset: 0)
+        #expect(out.allSatisfy { $0 == 0 })
+    }
+}

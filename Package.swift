@@ -66,6 +66,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
+        // Runs the built binary as a user would (exit codes, outputs).
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: openVINOSwiftFlags),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging", "TestSupport"]),
         .testTarget(

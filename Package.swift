@@ -46,26 +46,35 @@ let package = Package(
             dependencies: ["COpenVINO", "Imaging", "PoseData"],
             swiftSettings: openVINOSwiftFlags
         ),
+        // IPF lift judging from a pose track. Pure Swift, no I/O.
+        .target(name: "Judging", dependencies: ["PoseData"]),
+        // Worker-fleet scaling: the policy model (scaling/worker-policy.json) and a discrete-event
+        // simulator of Application Auto Scaling. Pure Swift, no I/O.
+        .target(name: "Scaling"),
+        // Draws the annotated replay of a judged lift. Pure drawing, no I/O.
+        .target(name: "Replay", dependencies: ["Imaging", "Judging", "PoseData"]),
         // The decode → pose → draw → encode pipeline, stages overlapped on threads.
         .target(
             name: "Pipeline",
-            dependencies: ["Media", "Pose", "PoseData", "Imaging"],
+            dependencies: ["Media", "Pose", "PoseData", "Imaging", "Judging", "Replay"],
             swiftSettings: openVINOSwiftFlags
         ),
         .executableTarget(
             name: "refvision",
             dependencies: [
-                "Media", "Pose", "PoseData", "Imaging", "Pipeline",
+                "Media", "Pose", "PoseData", "Imaging", "Pipeline", "Judging", "Replay", "Scaling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Commands whose library targets are being integrated; kept out of the build until then.
-            exclude: ["ScalingCommand.swift", "PresignCommand.swift", "DoctorCommand.swift"],
+            exclude: ["PresignCommand.swift", "DoctorCommand.swift"],
             swiftSettings: openVINOSwiftFlags
         ),
         // Paths of test data and a runner for the ffmpeg CLI that generates test clips.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
+        .testTarget(name: "ScalingTests", dependencies: ["Scaling"]),
+        .testTarget(name: "JudgingTests", dependencies: ["Judging", "PoseData"]),
         // Runs the built binary as a user would (exit codes, outputs).
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: openVINOSwiftFlags),

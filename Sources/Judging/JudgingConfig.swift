@@ -35,16 +35,20 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
 
     /// At most this many people per frame are considered (highest score first). Default 16.
     public var maxPeoplePerFrame: Int = 16
-    /// Largest move (torso lengths) of a person between consecutive frames that still counts as the
-    /// same person; grows by half of it for every frame the person was not seen. Default 0.5.
-    public var trackGate: Double = 0.5
+    /// Largest mean landmark distance (torso lengths) between a person's pose and the next frame's that
+    /// still counts as the same person, before movement: allows for pose-model noise. Default 0.15.
+    public var trackGate: Double = 0.15
+    /// ... plus this much per second since the person was last seen (torso lengths per second: fast
+    /// enough for a quick pull, too slow to jump to someone walking past). Default 3.
+    public var trackMaxSpeed: Double = 3
     /// A track not seen for longer than this (seconds) is closed. Default 1.0 s.
     public var trackMaxGapSeconds: Double = 1.0
     /// The lifter must be tracked for at least this long (seconds). Default 1.0 s.
     public var minLifterSeconds: Double = 1.0
     /// When the runner-up track scores at least this fraction of the best, the lifter is ambiguous
-    /// and the verdict is `needs_review`. Default 0.85.
-    public var lifterAmbiguityRatio: Double = 0.85
+    /// and the verdict is `needs_review`. Default 0.75 (spotters and loaders score at most about 0.67
+    /// of the lifter in the synthetic tests; two people squatting side by side about 0.86).
+    public var lifterAmbiguityRatio: Double = 0.75
 
     // MARK: Camera view and sides
 
@@ -82,6 +86,10 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
     /// no lift at ≤ offset − band, `needs_review` between. Covers the spread of the offset between
     /// bodies (±0.03) and pose-model noise on the smoothed bottom (±0.03). Default 0.06 thigh.
     public var depthBand: Double = 0.06
+    /// Width (seconds) of the window around the deepest frame in which a quadratic is fitted to the
+    /// depth signal; its vertex is the measured depth (unbiased by noise, unlike the plain maximum).
+    /// Default 0.4 s.
+    public var depthFitSeconds: Double = 0.4
     /// The band widens to this many per-frame noise standard deviations of the measured depth signal
     /// when the track is noisier than usual. Default 2.0.
     public var depthNoiseFactor: Double = 2.0
@@ -116,8 +124,11 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
     public var pausePassSeconds: Double = 0.40
     /// A pause of at most this long (seconds) fails (touch and go). Default 0.15 s.
     public var pauseFailSeconds: Double = 0.15
-    /// "Motionless": the bar's height stays within this range (torso) during the pause. Default 0.03.
-    public var pauseMotionTolerance: Double = 0.03
+    /// "Motionless": the bar moves slower than this (torso lengths per second) during the pause.
+    /// Default 0.25 (about 4 cm/s).
+    public var pauseSpeedTolerance: Double = 0.25
+    /// ... and stays within this distance (torso) of its lowest point. Default 0.06.
+    public var pauseMotionTolerance: Double = 0.06
     /// The hips may rise at most this much (torso) above their height at the start and pass. Default 0.05.
     public var buttocksPass: Double = 0.05
     /// A hip rise of at least this (torso) fails: the buttocks left the bench. Default 0.12.
@@ -181,6 +192,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
             problems.append("max_people_per_frame must be in 1...1000 (got \(maxPeoplePerFrame))")
         }
         positive("track_gate", trackGate)
+        nonNegative("track_max_speed", trackMaxSpeed)
         nonNegative("track_max_gap_seconds", trackMaxGapSeconds)
         nonNegative("min_lifter_seconds", minLifterSeconds)
         unit("lifter_ambiguity_ratio", lifterAmbiguityRatio, open: true)
@@ -194,6 +206,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
             problems.append("depth_offset must be in [-1, 1] (got \(depthOffset))")
         }
         nonNegative("depth_band", depthBand)
+        positive("depth_fit_seconds", depthFitSeconds)
         nonNegative("depth_noise_factor", depthNoiseFactor)
         nonNegative("downward_pass", downwardPass)
         positive("downward_fail", downwardFail)
@@ -209,6 +222,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
         nonNegative("pause_pass_seconds", pausePassSeconds)
         nonNegative("pause_fail_seconds", pauseFailSeconds)
         ordered("pause_pass_seconds", pausePassSeconds, "pause_fail_seconds", pauseFailSeconds, higherIsBetter: true)
+        positive("pause_speed_tolerance", pauseSpeedTolerance)
         positive("pause_motion_tolerance", pauseMotionTolerance)
         nonNegative("buttocks_pass", buttocksPass)
         positive("buttocks_fail", buttocksFail)
@@ -237,6 +251,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
         case smoothingWindowSeconds = "smoothing_window_seconds"
         case maxPeoplePerFrame = "max_people_per_frame"
         case trackGate = "track_gate"
+        case trackMaxSpeed = "track_max_speed"
         case trackMaxGapSeconds = "track_max_gap_seconds"
         case minLifterSeconds = "min_lifter_seconds"
         case lifterAmbiguityRatio = "lifter_ambiguity_ratio"
@@ -248,6 +263,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
         case lockWindowSeconds = "lock_window_seconds"
         case depthOffset = "depth_offset"
         case depthBand = "depth_band"
+        case depthFitSeconds = "depth_fit_seconds"
         case depthNoiseFactor = "depth_noise_factor"
         case downwardPass = "downward_pass"
         case downwardFail = "downward_fail"
@@ -258,6 +274,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
         case flexedRatio = "flexed_ratio"
         case pausePassSeconds = "pause_pass_seconds"
         case pauseFailSeconds = "pause_fail_seconds"
+        case pauseSpeedTolerance = "pause_speed_tolerance"
         case pauseMotionTolerance = "pause_motion_tolerance"
         case buttocksPass = "buttocks_pass"
         case buttocksFail = "buttocks_fail"
@@ -281,6 +298,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
         try d(.smoothingWindowSeconds, &smoothingWindowSeconds)
         if let x = try c.decodeIfPresent(Int.self, forKey: .maxPeoplePerFrame) { maxPeoplePerFrame = x }
         try d(.trackGate, &trackGate)
+        try d(.trackMaxSpeed, &trackMaxSpeed)
         try d(.trackMaxGapSeconds, &trackMaxGapSeconds)
         try d(.minLifterSeconds, &minLifterSeconds)
         try d(.lifterAmbiguityRatio, &lifterAmbiguityRatio)
@@ -292,6 +310,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
         try d(.lockWindowSeconds, &lockWindowSeconds)
         try d(.depthOffset, &depthOffset)
         try d(.depthBand, &depthBand)
+        try d(.depthFitSeconds, &depthFitSeconds)
         try d(.depthNoiseFactor, &depthNoiseFactor)
         try d(.downwardPass, &downwardPass)
         try d(.downwardFail, &downwardFail)
@@ -302,6 +321,7 @@ public struct JudgingConfig: Codable, Sendable, Equatable {
         try d(.flexedRatio, &flexedRatio)
         try d(.pausePassSeconds, &pausePassSeconds)
         try d(.pauseFailSeconds, &pauseFailSeconds)
+        try d(.pauseSpeedTolerance, &pauseSpeedTolerance)
         try d(.pauseMotionTolerance, &pauseMotionTolerance)
         try d(.buttocksPass, &buttocksPass)
         try d(.buttocksFail, &buttocksFail)

@@ -62,13 +62,48 @@ func sinCosDegrees(_ degrees: Double) -> (sin: Double, cos: Double) {
 
 /// The q-quantile (0...1) of finite values with linear interpolation; `nil` when empty.
 func quantile(_ values: [Double], _ q: Double) -> Double? {
-    let v = values.filter { $0.isFinite }.sorted()
+    var v = values.filter { $0.isFinite }
     guard !v.isEmpty else { return nil }
-    let pos = max(0, min(1, q)) * Double(v.count - 1)
+    heapSort(&v)
+    let pos = max(0, min(1, q.isFinite ? q : 0.5)) * Double(v.count - 1)
     let lo = Int(pos)
     let hi = min(lo + 1, v.count - 1)
     let f = pos - Double(lo)
     return v[lo] * (1 - f) + v[hi] * f
+}
+
+/// In-place ascending heap sort: O(n log n), no recursion, and fast in debug builds (the standard
+/// library's generic sort is not specialised there).
+func heapSort(_ a: inout [Double]) {
+    a.withUnsafeMutableBufferPointer { p in
+        guard let base = p.baseAddress else { return }
+        let n = p.count
+        guard n > 1 else { return }
+        func siftDown(_ start: Int, _ end: Int) {
+            var root = start
+            while 2 * root + 1 < end {
+                var child = 2 * root + 1
+                if child + 1 < end && base[child] < base[child + 1] { child += 1 }
+                if base[root] < base[child] {
+                    let t = base[root]; base[root] = base[child]; base[child] = t
+                    root = child
+                } else {
+                    return
+                }
+            }
+        }
+        var start = n / 2 - 1
+        while start >= 0 {
+            siftDown(start, n)
+            start -= 1
+        }
+        var end = n - 1
+        while end > 0 {
+            let t = base[0]; base[0] = base[end]; base[end] = t
+            siftDown(0, end)
+            end -= 1
+        }
+    }
 }
 
 func median(_ values: [Double]) -> Double? { quantile(values, 0.5) }

@@ -64,7 +64,7 @@ struct SignalCleaner: Sendable {
 
     /// Cleans `raw` (one value per frame, `nil` = not seen) whose per-frame weights (visibility) are
     /// `weights`.
-    func clean(_ raw: [Double?], weights: [Double]) -> CleanSeries {
+    func clean(_ raw: [Double?], weights: [Double], estimateNoise: Bool = true) -> CleanSeries {
         let n = raw.count
         var valid = [Bool](repeating: false, count: n)
         var value = [Double](repeating: 0, count: n)
@@ -78,19 +78,45 @@ struct SignalCleaner: Sendable {
             }
         }
 
-        // 1. Hampel: drop samples far from their rolling median.
+        // 1. Hampel, with the trend removed: a sample is an outlier when it lies far from the robust
+        //    line through the medians of its left and right neighbours (so a fast, steady movement
+        //    does not hide a spike the way a plain rolling median does).
         var outliers = 0
         var keep = valid
-        var window: [Double] = []
-        window.reserveCapacity(2 * outlierHalfWindow + 1)
+        let span = outlierHalfWindow
+        var left = [Double](repeating: 0, count: span), leftPos = [Double](repeating: 0, count: span)
+        var right = [Double](repeating: 0, count: span), rightPos = [Double](repeating: 0, count: span)
+        var residuals = [Double](repeating: 0, count: 2 * span)
         for i in 0..<n where valid[i] {
-            window.removeAll(keepingCapacity: true)
-            for j in max(0, i - outlierHalfWindow)...min(n - 1, i + outlierHalfWindow) where valid[j] {
-                window.append(value[j])
+            var nl = 0, nr = 0
+            for j in max(0, i - span)..<i where valid[j] {
+                left[nl] = value[j]; leftPos[nl] = Double(j - i); nl += 1
             }
-            guard window.count >= 3, let med = median(window), let spread = mad(window) else { continue }
+            if i + 1 < n {
+                for j in (i + 1)...min(n - 1, i + span) where valid[j] {
+                    right[nr] = value[j]; rightPos[nr] = Double(j - i); nr += 1
+                }
+            }
+            guard nl + nr >= 3 else { continue }
+            var line: (Double) -> Double
+            if nl >= 1 && nr >= 1 {
+                let ml = Self.smallMedian(&left, nl), pl = Self.smallMedian(&leftPos, nl)
+                let mr = Self.smallMedian(&right, nr), pr = Self.smallMedian(&rightPos, nr)
+                let slope = (mr - ml) / max(pr - pl, 1)
+                line = { u in ml + slope * (u - pl) }
+            } else {
+                // At the ends of the data: a plain median.
+                let m = nl > 0 ? Self.smallMedian(&left, nl) : Self.smallMedian(&right, nr)
+                line = { _ in m }
+            }
+            var k = 0
+            for t in 0..<nl { residuals[k] = left[t] - line(leftPos[t]); k += 1 }
+            for t in 0..<nr { residuals[k] = right[t] - line(rightPos[t]); k += 1 }
+            let centre = Self.smallMedian(&residuals, k)
+            for t in 0..<k { residuals[t] = abs(residuals[t] - centre) }
+            let spread = Self.smallMedian(&residuals, k)
             let limit = max(outlierThreshold * 1.4826 * spread, outlierMinDeviation)
-            if abs(value[i] - med) > limit {
+            if abs(value[i] - line(0) - centre) > limit {
                 keep[i] = false
                 outliers += 1
             }
@@ -126,33 +152,59 @@ struct SignalCleaner: Sendable {
         // 3. Visibility-weighted local quadratic least squares (Savitzky–Golay).
         var out = [Double?](repeating: nil, count: n)
         let h = smoothingHalfWindow
-        for i in 0..<n where quality[i] != .missing {
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0
-            var t0 = 0.0, t1 = 0.0, t2 = 0.0
-            var points = 0
-            for j in max(0, i - h)...min(n - 1, i + h) where quality[j] != .missing {
-                let w = fitWeight[j]
-                let u = Double(j - i), u2 = u * u
-                let y = filledValue[j]
-                s0 += w; s1 += w * u; s2 += w * u2; s3 += w * u2 * u; s4 += w * u2 * u2
-                t0 += w * y; t1 += w * u * y; t2 += w * u2 * y
-                points += 1
+        let has = quality.map { $0 != .missing }
+        has.withUnsafeBufferPointer { hasP in
+            fitWeight.withUnsafeBufferPointer { wP in
+                filledValue.withUnsafeBufferPointer { yP in
+                    for i in 0..<n where hasP[i] {
+                        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0
+                        var t0 = 0.0, t1 = 0.0, t2 = 0.0
+                        var points = 0
+                        for j in max(0, i - h)...min(n - 1, i + h) where hasP[j] {
+                            let w = wP[j]
+                            let u = Double(j - i), u2 = u * u
+                            let y = yP[j]
+                            s0 += w; s1 += w * u; s2 += w * u2; s3 += w * u2 * u; s4 += w * u2 * u2
+                            t0 += w * y; t1 += w * u * y; t2 += w * u2 * y
+                            points += 1
+                        }
+                        out[i] = Self.localFitAtZero(s0, s1, s2, s3, s4, t0, t1, t2, points: points) ?? yP[i]
+                    }
+                }
             }
-            out[i] = Self.localFitAtZero(s0, s1, s2, s3, s4, t0, t1, t2, points: points) ?? filledValue[i]
         }
 
         // 4. Noise: robust spread of measurements around the fit, corrected for the fit's leverage.
-        var residuals: [Double] = []
-        for i in 0..<n where quality[i] == .measured {
-            if let s = out[i] { residuals.append(value[i] - s) }
+        var fitResiduals: [Double] = []
+        for i in 0..<n where estimateNoise && quality[i] == .measured {
+            if let s = out[i] { fitResiduals.append(value[i] - s) }
         }
         var noise: Double?
-        if residuals.count >= 8, let m = mad(residuals) {
+        if fitResiduals.count >= 8, let m = mad(fitResiduals) {
             let count = Double(2 * h + 1)
             let leverage = 3 * (3 * count * count - 7) / (4 * count * (count * count - 4))
             noise = 1.4826 * m / max(0.3, 1 - leverage).squareRoot()
         }
         return CleanSeries(values: out, quality: quality, noise: noise, outliers: outliers)
+    }
+
+    /// Median of the first `count` values of `buffer` (sorted in place; insertion sort, small windows).
+    static func smallMedian(_ buffer: inout [Double], _ count: Int) -> Double {
+        buffer.withUnsafeMutableBufferPointer { p -> Double in
+            guard let base = p.baseAddress, count > 0, count <= p.count else { return 0 }
+            if count > 1 {
+                for a in 1..<count {
+                    let v = base[a]
+                    var b = a - 1
+                    while b >= 0 && base[b] > v {
+                        base[b + 1] = base[b]
+                        b -= 1
+                    }
+                    base[b + 1] = v
+                }
+            }
+            return count % 2 == 1 ? base[count / 2] : (base[count / 2 - 1] + base[count / 2]) / 2
+        }
     }
 
     /// The value at u = 0 of the weighted least-squares quadratic (or line, or mean, when the points

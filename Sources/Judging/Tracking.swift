@@ -44,41 +44,78 @@ enum Tracker {
             skipped.malformed += 1
             return nil
         }
-        let landmarks = person.landmarks.map { l -> Landmark in
-            if l.x.isFinite, l.y.isFinite, l.visibility.isFinite, abs(l.x) < 1e7, abs(l.y) < 1e7 {
-                return Landmark(x: l.x, y: l.y, visibility: max(0, min(1, l.visibility)))
+        var landmarks = person.landmarks
+        var visibleCount = 0
+        var minX = Double.infinity, maxX = -Double.infinity, minY = Double.infinity, maxY = -Double.infinity
+        var sumX = 0.0, sumY = 0.0
+        for k in 0..<landmarks.count {
+            var l = landmarks[k]
+            if !(l.x.isFinite && l.y.isFinite && l.visibility.isFinite && l.x > -1e7 && l.x < 1e7
+                 && l.y > -1e7 && l.y < 1e7) {
+                l = Landmark(x: 0, y: 0, visibility: 0)
+                landmarks[k] = l
+            } else if l.visibility < 0 || l.visibility > 1 {
+                l.visibility = max(0, min(1, l.visibility))
+                landmarks[k] = l
             }
-            return Landmark(x: 0, y: 0, visibility: 0)
+            guard l.visibility >= minVisibility else { continue }
+            visibleCount += 1
+            minX = min(minX, l.x); maxX = max(maxX, l.x)
+            minY = min(minY, l.y); maxY = max(maxY, l.y)
+            sumX += l.x; sumY += l.y
         }
-        func visible(_ l: BlazePoseLandmark) -> Point? {
-            let m = landmarks[l.rawValue]
-            return m.visibility >= minVisibility ? Point(x: m.x, y: m.y) : nil
-        }
-        let shoulders = [visible(.leftShoulder), visible(.rightShoulder)].compactMap { $0 }
-        let hips = [visible(.leftHip), visible(.rightHip)].compactMap { $0 }
-        let all = landmarks.filter { $0.visibility >= minVisibility }.map { Point(x: $0.x, y: $0.y) }
-        guard all.count >= 3 else {
+        guard visibleCount >= 3 else {
             skipped.invisible += 1
             return nil
         }
-        var minX = Double.infinity, maxX = -Double.infinity, minY = Double.infinity, maxY = -Double.infinity
-        for p in all {
-            minX = min(minX, p.x); maxX = max(maxX, p.x)
-            minY = min(minY, p.y); maxY = max(maxY, p.y)
+        func mid(_ a: BlazePoseLandmark, _ b: BlazePoseLandmark) -> (Point, Int)? {
+            let pa = landmarks[a.rawValue], pb = landmarks[b.rawValue]
+            let va = pa.visibility >= minVisibility, vb = pb.visibility >= minVisibility
+            switch (va, vb) {
+            case (true, true): return (Point(x: (pa.x + pb.x) / 2, y: (pa.y + pb.y) / 2), 2)
+            case (true, false): return (Point(x: pa.x, y: pa.y), 1)
+            case (false, true): return (Point(x: pb.x, y: pb.y), 1)
+            case (false, false): return nil
+            }
         }
+        let shoulders = mid(.leftShoulder, .rightShoulder)
+        let hips = mid(.leftHip, .rightHip)
         let extent = Point(x: maxX - minX, y: maxY - minY).length
-        let torsoPoints = shoulders + hips
-        let centre = Point.weightedMean((torsoPoints.isEmpty ? all : torsoPoints).map { ($0, 1) })
-            ?? Point(x: (minX + maxX) / 2, y: (minY + maxY) / 2)
+        var centre = Point(x: sumX / Double(visibleCount), y: sumY / Double(visibleCount))
         var size = 0.25 * extent
-        if let s = Point.weightedMean(shoulders.map { ($0, 1) }), let h = Point.weightedMean(hips.map { ($0, 1) }) {
+        switch (shoulders, hips) {
+        case let ((s, ns)?, (h, nh)?):
+            centre = (s * Double(ns) + h * Double(nh)) * (1 / Double(ns + nh))
             size = max(size, s.distance(to: h))
+        case let ((s, _)?, nil): centre = s
+        case let (nil, (h, _)?): centre = h
+        case (nil, nil): break
         }
         guard size > 1e-6 else {
             skipped.invisible += 1
             return nil
         }
         return Observation(slot: slot, personIndex: index, centre: centre, size: size, landmarks: landmarks)
+    }
+
+    /// Body landmarks compared between frames: shoulders, elbows, wrists, hips, knees, ankles.
+    static let bodyLandmarks: [Int] = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
+
+    /// Mean distance (px) between the body landmarks of `last`, moved by `shift`, and those of `next`,
+    /// over the landmarks visible in both; the centre distance when fewer than 4 are. Comparing whole
+    /// poses keeps two people apart when their torso centres cross (a spotter behind a squatting
+    /// lifter): their arms and legs are still in different places.
+    static func poseDistance(from last: Observation, shiftedBy shift: Point, to next: Observation,
+                             minVisibility: Double) -> Double {
+        var sum = 0.0, count = 0
+        for k in bodyLandmarks {
+            let a = last.landmarks[k], b = next.landmarks[k]
+            guard a.visibility >= minVisibility, b.visibility >= minVisibility else { continue }
+            sum += Point(x: a.x + shift.x - b.x, y: a.y + shift.y - b.y).length
+            count += 1
+        }
+        if count >= 4 { return sum / Double(count) }
+        return next.centre.distance(to: last.centre + shift)
     }
 
     /// Builds tracks from per-slot people.
@@ -114,12 +151,12 @@ enum Tracker {
             for (ti, l) in live.enumerated() {
                 guard let last = l.track.observations.last else { continue }
                 let gap = Double(slot - last.slot)
-                let predicted = last.centre + l.velocity * gap
+                let shift = l.velocity * gap
                 for (oi, o) in observations.enumerated() {
                     let big = max(last.size, o.size), small = min(last.size, o.size)
-                    guard small > 0, big / small <= 1.6 else { continue }
-                    let cost = o.centre.distance(to: predicted) / big
-                    if cost <= config.trackGate * (1 + 0.5 * (gap - 1)) {
+                    guard small > 0, big / small <= 1.5 else { continue }
+                    let cost = poseDistance(from: last, shiftedBy: shift, to: o, minVisibility: config.minVisibility) / big
+                    if cost <= config.trackGate + config.trackMaxSpeed * gap / fps {
                         pairs.append((cost, ti, oi))
                     }
                 }

@@ -107,6 +107,21 @@ public struct RuleResult: Codable, Sendable, Equatable {
         case reviewHigh = "review_high"
         case unit, frame, time, note
     }
+
+    /// Missing values are written as `null`, so every rule has the same keys.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(status, forKey: .status)
+        try c.encode(value, forKey: .value)
+        try c.encode(threshold, forKey: .threshold)
+        try c.encode(reviewLow, forKey: .reviewLow)
+        try c.encode(reviewHigh, forKey: .reviewHigh)
+        try c.encode(unit, forKey: .unit)
+        try c.encode(frame, forKey: .frame)
+        try c.encode(time, forKey: .time)
+        try c.encode(note, forKey: .note)
+    }
 }
 
 /// A key moment of the lift.
@@ -128,6 +143,15 @@ public struct KeyFrames: Codable, Sendable, Equatable {
     public var start: KeyFrame?
     public var bottom: KeyFrame?
     public var lockout: KeyFrame?
+
+    enum CodingKeys: String, CodingKey { case start, bottom, lockout }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(start, forKey: .start)
+        try c.encode(bottom, forKey: .bottom)
+        try c.encode(lockout, forKey: .lockout)
+    }
 
     public init(start: KeyFrame? = nil, bottom: KeyFrame? = nil, lockout: KeyFrame? = nil) {
         self.start = start
@@ -151,9 +175,20 @@ public struct BodyScale: Codable, Sendable, Equatable {
     /// Mid-shoulder to mid-hip distance (90th percentile).
     public var torsoPx: Double
 
+    public init(thighPx: Double?, torsoPx: Double) {
+        self.thighPx = thighPx
+        self.torsoPx = torsoPx
+    }
+
     enum CodingKeys: String, CodingKey {
         case thighPx = "thigh_px"
         case torsoPx = "torso_px"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(thighPx, forKey: .thighPx)
+        try c.encode(torsoPx, forKey: .torsoPx)
     }
 }
 
@@ -170,7 +205,7 @@ public struct Verdict: Codable, Sendable, Equatable {
     public var lifterTrackId: Int?
     public var view: CameraView?
     public var scale: BodyScale?
-    /// Plain-words reasons for the decision, with the measured numbers.
+    /// Plain-words reasons for the decision, with the measured numbers. The first reason is the main one.
     public var reasons: [String]
     /// The thresholds used.
     public var config: JudgingConfig
@@ -200,6 +235,21 @@ public struct Verdict: Codable, Sendable, Equatable {
         case keyFrames = "key_frames"
         case lifterTrackId = "lifter_track_id"
         case view, scale, reasons, config
+    }
+
+    /// Missing values are written as `null`, so every verdict has the same keys.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(decision, forKey: .decision)
+        try c.encode(lift, forKey: .lift)
+        try c.encode(liftSource, forKey: .liftSource)
+        try c.encode(rules, forKey: .rules)
+        try c.encode(keyFrames, forKey: .keyFrames)
+        try c.encode(lifterTrackId, forKey: .lifterTrackId)
+        try c.encode(view, forKey: .view)
+        try c.encode(scale, forKey: .scale)
+        try c.encode(reasons, forKey: .reasons)
+        try c.encode(config, forKey: .config)
     }
 }
 
@@ -234,12 +284,34 @@ public struct FrameAnalysis: Codable, Sendable, Equatable {
     /// The bar height proxy (mean wrist y, px, smoothed) for bench and deadlift; hip y for squats.
     public var trackedY: Double?
 
+    public init(frame: Int, time: Double, phase: LiftPhase, lifterPerson: Int?, depthMarginPx: Double?,
+                depthMarginThigh: Double?, trackedY: Double?) {
+        self.frame = frame
+        self.time = time
+        self.phase = phase
+        self.lifterPerson = lifterPerson
+        self.depthMarginPx = depthMarginPx
+        self.depthMarginThigh = depthMarginThigh
+        self.trackedY = trackedY
+    }
+
     enum CodingKeys: String, CodingKey {
         case frame, time, phase
         case lifterPerson = "lifter_person"
         case depthMarginPx = "depth_margin_px"
         case depthMarginThigh = "depth_margin_thigh"
         case trackedY = "tracked_y"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(frame, forKey: .frame)
+        try c.encode(time, forKey: .time)
+        try c.encode(phase, forKey: .phase)
+        try c.encode(lifterPerson, forKey: .lifterPerson)
+        try c.encode(depthMarginPx, forKey: .depthMarginPx)
+        try c.encode(depthMarginThigh, forKey: .depthMarginThigh)
+        try c.encode(trackedY, forKey: .trackedY)
     }
 }
 
@@ -251,10 +323,25 @@ public struct RuleTiming: Codable, Sendable, Equatable {
     public var decidedFrame: Int?
     public var decidedTime: Double?
 
+    public init(id: RuleID, status: RuleStatus, decidedFrame: Int?, decidedTime: Double?) {
+        self.id = id
+        self.status = status
+        self.decidedFrame = decidedFrame
+        self.decidedTime = decidedTime
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, status
         case decidedFrame = "decided_frame"
         case decidedTime = "decided_time"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(status, forKey: .status)
+        try c.encode(decidedFrame, forKey: .decidedFrame)
+        try c.encode(decidedTime, forKey: .decidedTime)
     }
 }
 
@@ -269,6 +356,15 @@ public struct TrackSummary: Codable, Sendable, Equatable {
     public var score: Double
     /// True for the lifter.
     public var lifter: Bool
+
+    public init(id: Int, firstFrame: Int, lastFrame: Int, frames: Int, score: Double, lifter: Bool) {
+        self.id = id
+        self.firstFrame = firstFrame
+        self.lastFrame = lastFrame
+        self.frames = frames
+        self.score = score
+        self.lifter = lifter
+    }
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -285,6 +381,13 @@ public struct Analysis: Codable, Sendable, Equatable {
     public var frames: [FrameAnalysis]
     public var ruleTimings: [RuleTiming]
     public var tracks: [TrackSummary]
+
+    public init(verdict: Verdict, frames: [FrameAnalysis], ruleTimings: [RuleTiming], tracks: [TrackSummary]) {
+        self.verdict = verdict
+        self.frames = frames
+        self.ruleTimings = ruleTimings
+        self.tracks = tracks
+    }
 
     enum CodingKeys: String, CodingKey {
         case verdict, frames

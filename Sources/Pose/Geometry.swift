@@ -70,10 +70,11 @@ func warpAffine(_ image: RGBImage, into dst: UnsafeMutablePointer<Float>, width 
         }
         var o = 0
         for j in 0..<oh {
-            var sx = bx * Double(j) + cx
-            var sy = by * Double(j) + cy
-            for _ in 0..<ow {
-                // Floor without a library call; the + 1 shift keeps the truncation correct down to -1.
+            let rowX = bx * Double(j) + cx, rowY = by * Double(j) + cy
+            for i in 0..<ow {
+                // Exact per-pixel position (no drift), floored without a library call: the + 1 shift
+                // keeps truncation correct down to -1, and anything below is outside anyway.
+                let sx = rowX + ax * Double(i), sy = rowY + ay * Double(i)
                 let x0 = Int(sx + 1) - 1, y0 = Int(sy + 1) - 1
                 let tx = Float(sx - Double(x0)), ty = Float(sy - Double(y0))
                 if UInt(bitPattern: x0) < UInt(w - 1) && UInt(bitPattern: y0) < UInt(h - 1) {
@@ -97,8 +98,6 @@ func warpAffine(_ image: RGBImage, into dst: UnsafeMutablePointer<Float>, width 
                     dst[o + 2] = offset
                 }
                 o += 3
-                sx += ax
-                sy += ay
             }
         }
     }

@@ -52,9 +52,10 @@ public struct ScalingPolicy: Codable, Sendable, Equatable {
         public var acceptableLatencySeconds: Double
         /// BacklogPerTask to hold: acceptable latency ÷ mean service time.
         public var targetValue: Double
-        /// While jobs are visible or in flight the tracked value never drops below this, so target
-        /// tracking alone never computes 0 tasks; only `scaleToZero` does.
-        public var busyFloor: Double
+        /// Target tracking tracks max(BacklogPerTask, this floor), so it computes at least
+        /// ceil(capacity × floor ÷ target) = 1 task while the service runs: target tracking never scales
+        /// to 0; only `scaleToZero` does, once nothing is visible or in flight.
+        public var trackedValueFloor: Double
         public var scaleOutCooldownSeconds: Double
         public var scaleInCooldownSeconds: Double
         public var disableScaleIn: Bool
@@ -224,8 +225,8 @@ extension ScalingPolicy {
         try seconds(tt.acceptableLatencySeconds, "$.targetTracking.acceptableLatencySeconds")
         try check(tt.targetValue.isFinite && tt.targetValue > 0 && tt.targetValue <= 1_000_000,
                   "$.targetTracking.targetValue", "must be in (0, 1e6]")
-        try check(tt.busyFloor.isFinite && tt.busyFloor > 0 && tt.busyFloor < 0.9 * tt.targetValue,
-                  "$.targetTracking.busyFloor", "must be > 0 and below the scale-in threshold (0.9 × targetValue)")
+        try check(tt.trackedValueFloor.isFinite && tt.trackedValueFloor > 0 && tt.trackedValueFloor < 0.9 * tt.targetValue,
+                  "$.targetTracking.trackedValueFloor", "must be > 0 and below the scale-in threshold (0.9 × targetValue)")
         try seconds(tt.scaleOutCooldownSeconds, "$.targetTracking.scaleOutCooldownSeconds")
         try seconds(tt.scaleInCooldownSeconds, "$.targetTracking.scaleInCooldownSeconds")
         if let w = wakeFromZero {
@@ -290,7 +291,7 @@ extension ScalingPolicy.StepPolicy {
 // MARK: strict key checking
 
 /// Allowed keys per object; nested objects have their own schema, arrays of objects use `.array`.
-private indirect enum KeySchema {
+private indirect enum KeySchema: Sendable {
     case leaf
     case object([String: KeySchema])
     case array(KeySchema)
@@ -312,7 +313,7 @@ private let policySchema: KeySchema = .object([
     ]),
     "serviceTime": .object(["defaultSeconds": .leaf, "referenceClipSeconds": .leaf, "source": .leaf]),
     "targetTracking": .object([
-        "acceptableLatencySeconds": .leaf, "targetValue": .leaf, "busyFloor": .leaf,
+        "acceptableLatencySeconds": .leaf, "targetValue": .leaf, "trackedValueFloor": .leaf,
         "scaleOutCooldownSeconds": .leaf, "scaleInCooldownSeconds": .leaf, "disableScaleIn": .leaf,
     ]),
     "wakeFromZero": stepPolicySchema,

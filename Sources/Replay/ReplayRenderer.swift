@@ -1,0 +1,232 @@
+import Foundation
+import Imaging
+import Judging
+import PoseData
+
+/// Draws the annotated replay of a judged lift, frame by frame, from the pose track and the judge's
+/// analysis: the lifter's skeleton (others faded), a phase banner, a live depth gauge (squats), hip
+/// and knee reference lines from the bottom frame on, a rule checklist that fills in as each rule is
+/// decided, a short freeze at the bottom and a final verdict card with the lights and the reasons.
+/// Pure drawing: no I/O. Frames must be rendered in order.
+public struct ReplayRenderer: Sendable {
+    public struct Options: Sendable {
+        /// How long the bottom frame is held (seconds of video).
+        public var freezeSeconds = 1.0
+        /// How long the verdict card is shown at the end.
+        public var cardSeconds = 3.0
+        public init() {}
+    }
+
+    public let analysis: Analysis
+    public let track: PoseTrack
+    public let options: Options
+    private let byFrame: [Int: FrameAnalysis]
+    private let posesByFrame: [Int: PoseFrame]
+    /// Hip and knee heights (px) of the lifter at the bottom frame, for the reference lines.
+    private let bottomLines: (hip: Double, knee: Double)?
+
+    public init(analysis: Analysis, track: PoseTrack, options: Options = Options()) {
+        self.analysis = analysis
+        self.track = track
+        self.options = options
+        byFrame = Dictionary(analysis.frames.map { ($0.frame, $0) }, uniquingKeysWith: { a, _ in a })
+        posesByFrame = Dictionary(track.frames.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        var lines: (Double, Double)?
+        if let bottom = analysis.verdict.keyFrames.bottom,
+           let fa = byFrame[bottom.frame], let li = fa.lifterPerson,
+           let pf = posesByFrame[bottom.frame], li < pf.people.count {
+            let p = pf.people[li]
+            lines = ((p[.leftHip].y + p[.rightHip].y) / 2, (p[.leftKnee].y + p[.rightKnee].y) / 2)
+        }
+        bottomLines = lines
+    }
+
+    var verdict: Verdict { analysis.verdict }
+    private var fps: Double { track.fps > 0 ? track.fps : 30 }
+
+    /// Number of copies of the bottom frame to insert after it.
+    public var freezeFrameCount: Int { verdict.keyFrames.bottom == nil ? 0 : Int((options.freezeSeconds * fps).rounded()) }
+    /// Number of verdict-card frames appended at the end.
+    public var cardFrameCount: Int { max(1, Int((options.cardSeconds * fps).rounded())) }
+    /// Whether `frame` is the one to hold.
+    public func isBottom(_ frame: Int) -> Bool { verdict.keyFrames.bottom?.frame == frame }
+
+    // MARK: Per-frame overlay
+
+    public func render(frame index: Int, time: Double, on image: inout RGBImage) {
+        let s = max(1, image.height / 360)
+        let fa = byFrame[index]
+        let lifter = fa?.lifterPerson
+        if let pf = posesByFrame[index] {
+            for (i, p) in pf.people.enumerated() where i != lifter {
+                drawSkeleton(p, on: &image, color: .gray, alpha: 0.45)
+            }
+            if let l = lifter, l < pf.people.count {
+                drawSkeleton(pf.people[l], on: &image, color: .cyan, alpha: 1)
+            }
+        }
+        if let lines = bottomLines, let bottom = verdict.keyFrames.bottom, index >= bottom.frame {
+            image.drawDashedHorizontal(y: lines.hip, .orange, dash: 10 * s, gap: 6 * s, thickness: Double(s))
+            image.drawDashedHorizontal(y: lines.knee, .yellow, dash: 10 * s, gap: 6 * s, thickness: Double(s))
+            // Labels at the right edge, side by side so they never overlap when the lines are close.
+            let right = image.width - 40 * s - RGBImage.textWidth("HIP KNEE", scale: s)
+            image.drawText("HIP", x: right, y: Int(lines.hip) - 9 * s, scale: s, .orange)
+            image.drawText("KNEE", x: right + RGBImage.textWidth("HIP ", scale: s), y: Int(lines.knee) - 9 * s,
+                           scale: s, .yellow)
+        }
+        banner(index: index, time: time, phase: fa?.phase ?? .unknown, on: &image)
+        if verdict.lift == .squat { depthGauge(current: fa?.depthMarginThigh, on: &image) }
+        checklist(upTo: index, on: &image)
+    }
+
+    /// The bottom frame held: the rendered frame plus a caption with the measured depth.
+    public func freezeCaption(on image: inout RGBImage) {
+        let s = max(1, image.height / 360)
+        var text = "BOTTOM"
+        if let depth = verdict.rules.first(where: { $0.id == .squatDepth }), let v = depth.value {
+            text += String(format: "  DEPTH %+.2f THIGH (NEED %+.2f)", v, depth.threshold)
+        }
+        let w = RGBImage.textWidth(text, scale: 2 * s) + 12 * s
+        let x = (image.width - w) / 2, y = 30 * s
+        image.fillRect(x: x, y: y, width: w, height: 22 * s, .black, alpha: 0.7)
+        image.drawText(text, x: x + 6 * s, y: y + 4 * s, scale: 2 * s, .white)
+    }
+
+    // MARK: Verdict card
+
+    /// The final card drawn over (a darkened copy of) the last frame.
+    public func verdictCard(over last: RGBImage) -> RGBImage {
+        var image = last
+        image.fillRect(x: 0, y: 0, width: image.width, height: image.height, .black, alpha: 0.72)
+        let s = max(1, image.height / 360)
+        let light: RGB, title: String
+        switch verdict.decision {
+        case .goodLift: (light, title) = (.white, "GOOD LIFT")
+        case .noLift: (light, title) = (.red, "NO LIFT")
+        case .needsReview: (light, title) = (.yellow, "NEEDS REVIEW")
+        }
+        // Three referee lights.
+        let r = Double(18 * s), cy = Double(70 * s), cx = Double(image.width) / 2
+        for k in -1...1 {
+            image.fillCircle(cx + Double(k) * 3 * r, cy, radius: r + Double(2 * s), RGB(60, 60, 60))
+            image.fillCircle(cx + Double(k) * 3 * r, cy, radius: r, light)
+        }
+        let liftName = (verdict.lift?.rawValue ?? "lift").uppercased()
+        centered("\(liftName): \(title)", y: 100 * s, scale: 3 * s, light, on: &image)
+        var y = 135 * s
+        for line in verdict.reasons.prefix(4) {
+            for wrapped in wrap(line, width: max(20, (image.width - 24 * s) / (6 * s))) .prefix(2) {
+                centered(wrapped, y: y, scale: s, .white, on: &image)
+                y += 11 * s
+            }
+        }
+        y += 6 * s
+        for rule in verdict.rules {
+            let (mark, color) = Self.mark(rule.status)
+            var text = "\(mark) \(Self.ruleName(rule.id))"
+            if let v = rule.value { text += String(format: "  %.2f %@ (LIMIT %.2f)", v, rule.unit.rawValue, rule.threshold) }
+            centered(text, y: y, scale: s, color, on: &image)
+            y += 10 * s
+        }
+        return image
+    }
+
+    // MARK: Pieces
+
+    private func drawSkeleton(_ p: PersonPose, on image: inout RGBImage, color: RGB, alpha: Double) {
+        guard p.landmarks.count == BlazePoseLandmark.count else { return }
+        let t = max(2, Double(image.height) / 240)
+        for (a, b) in BlazePoseLandmark.bones {
+            let v = min(p[a].visibility, p[b].visibility)
+            image.drawLine(p[a].x, p[a].y, p[b].x, p[b].y, color, thickness: t, alpha: alpha * (v > 0.5 ? 1 : 0.35))
+        }
+        for l in [BlazePoseLandmark.leftHip, .rightHip, .leftKnee, .rightKnee, .leftAnkle, .rightAnkle,
+                  .leftShoulder, .rightShoulder, .leftElbow, .rightElbow, .leftWrist, .rightWrist] {
+            image.fillCircle(p[l].x, p[l].y, radius: t * 1.3, .white, alpha: alpha)
+        }
+    }
+
+    private func banner(index: Int, time: Double, phase: LiftPhase, on image: inout RGBImage) {
+        let s = max(1, image.height / 360)
+        let lift = (verdict.lift?.rawValue ?? "lift").uppercased()
+        let text = String(format: "%@ · %@   %.2fS", lift, phase.rawValue.uppercased(), time)
+        image.fillRect(x: 0, y: 0, width: RGBImage.textWidth(text, scale: 2 * s) + 12 * s, height: 20 * s, .black, alpha: 0.6)
+        image.drawText(text, x: 6 * s, y: 3 * s, scale: 2 * s, .white)
+    }
+
+    /// A vertical gauge on the right: the hip-minus-knee depth in thigh lengths, deeper = lower,
+    /// with the review band (amber) around the depth threshold.
+    private func depthGauge(current: Double?, on image: inout RGBImage) {
+        let s = max(1, image.height / 360)
+        let range = (-0.6, 0.6)
+        let gx = image.width - 34 * s, gy = 30 * s, gw = 14 * s, gh = image.height / 2
+        func yFor(_ v: Double) -> Int {
+            let t = (min(range.1, max(range.0, v)) - range.0) / (range.1 - range.0)
+            return gy + Int(t * Double(gh))
+        }
+        let cfg = verdict.config
+        image.fillRect(x: gx, y: gy, width: gw, height: gh, .black, alpha: 0.5)
+        let lo = yFor(cfg.depthOffset - cfg.depthBand), hi = yFor(cfg.depthOffset + cfg.depthBand)
+        image.fillRect(x: gx, y: gy, width: gw, height: lo - gy, .red, alpha: 0.35)
+        image.fillRect(x: gx, y: lo, width: gw, height: hi - lo, .yellow, alpha: 0.6)
+        image.fillRect(x: gx, y: hi, width: gw, height: gy + gh - hi, .green, alpha: 0.35)
+        image.strokeRect(x: gx, y: gy, width: gw, height: gh, .white, thickness: 1)
+        image.drawText("DEPTH", x: gx - 8 * s, y: gy - 10 * s, scale: s, .white)
+        if let v = current {
+            let y = yFor(v)
+            let color: RGB = v >= cfg.depthOffset + cfg.depthBand ? .green : (v <= cfg.depthOffset - cfg.depthBand ? .red : .yellow)
+            image.fillRect(x: gx - 3 * s, y: y - s, width: gw + 6 * s, height: 3 * s, color)
+            image.drawText(String(format: "%+.2f", v), x: gx - 26 * s, y: y - 3 * s, scale: s, color)
+        }
+    }
+
+    private func checklist(upTo index: Int, on image: inout RGBImage) {
+        let s = max(1, image.height / 360)
+        let rules = verdict.rules
+        guard !rules.isEmpty else { return }
+        let rowH = 10 * s
+        let longest = rules.map { Self.ruleName($0.id).count + 2 }.max() ?? 10
+        let w = longest * 6 * s + 8 * s, h = rowH * rules.count + 6 * s
+        let x = 4 * s, y = image.height - h - 4 * s
+        image.fillRect(x: x, y: y, width: w, height: h, .black, alpha: 0.55)
+        for (i, rule) in rules.enumerated() {
+            let timing = analysis.ruleTimings.first { $0.id == rule.id }
+            let decided = timing?.decidedFrame.map { index >= $0 } ?? false
+            let (mark, color) = decided ? Self.mark(rule.status) : ("·", RGB.gray)
+            image.drawText("\(mark) \(Self.ruleName(rule.id))", x: x + 4 * s, y: y + 4 * s + i * rowH, scale: s, color)
+        }
+    }
+
+    private func centered(_ text: String, y: Int, scale: Int, _ c: RGB, on image: inout RGBImage) {
+        image.drawText(text, x: (image.width - RGBImage.textWidth(text, scale: scale)) / 2, y: y, scale: scale, c)
+    }
+
+    private func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ") {
+            if current.count + word.count + 1 > width, !current.isEmpty {
+                lines.append(current)
+                current = ""
+            }
+            current += (current.isEmpty ? "" : " ") + word
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+
+    static func mark(_ status: RuleStatus) -> (String, RGB) {
+        switch status {
+        case .passed: ("✓", .green)
+        case .failed: ("✗", .red)
+        case .unknown: ("?", .yellow)
+        }
+    }
+
+    /// A short human name for a rule ("squat_depth" → "DEPTH").
+    public static func ruleName(_ id: RuleID) -> String {
+        let raw = id.rawValue
+        let lift = id.lift.rawValue + "_"
+        let name = raw.hasPrefix(lift) ? String(raw.dropFirst(lift.count)) : raw
+        return name.replacingOccurrences(of: "_", with: " ").uppercased()
+    }
+}

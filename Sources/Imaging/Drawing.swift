@@ -48,8 +48,20 @@ extension RGBImage {
         guard minX <= maxX, minY <= maxY else { return }
         let dx = x1 - x0, dy = y1 - y0
         let len2 = dx * dx + dy * dy
+        let len = len2.squareRoot()
         for py in minY...maxY {
-            for px in minX...maxX {
+            // Only the pixels of this row near the segment: where the line crosses the row, ± the
+            // band's horizontal half-width (R / sin of the line's angle), clipped to the bounding box.
+            var x0Row = minX, x1Row = maxX
+            if abs(dy) > 1e-9 {
+                let cy = Double(py) + 0.5
+                let xc = x0 + (cy - y0) * dx / dy
+                let hw = (r + 1.5) * len / abs(dy)
+                x0Row = max(minX, Int((xc - hw).rounded(.down)))
+                x1Row = min(maxX, Int((xc + hw).rounded(.up)))
+                if x0Row > x1Row { continue }
+            }
+            for px in x0Row...x1Row {
                 let fx = Double(px) + 0.5 - x0, fy = Double(py) + 0.5 - y0
                 var t = len2 > 0 ? (fx * dx + fy * dy) / len2 : 0
                 t = min(1, max(0, t))

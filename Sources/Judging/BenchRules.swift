@@ -98,7 +98,9 @@ extension LiftContext {
         // Elbows locked at the finish.
         let finish = finishWindow(height: height, after: chest, lockout: lockout, last: last)
         out.problems += finish.problems
-        let armRef = quantile(present.compactMap { s.armExtension($0) }, 0.98)
+        // Arm's length: the 90th percentile of the shoulder–wrist distance while the bar is up.
+        let up = present.filter { (height[$0] ?? -.infinity) >= top - tol }
+        let armRef = quantile(up.compactMap { s.armExtension($0) }, 0.9)
         var measures: [LockMeasure] = []
         var preface = ""
         if s.view != .front {
@@ -106,7 +108,7 @@ extension LiftContext {
         } else {
             preface = "view along the body, elbow angle not visible: "
         }
-        measures.append(extensionMeasure("shoulder–wrist extension vs. longest", { s.armExtension($0) },
+        measures.append(extensionMeasure("shoulder–wrist extension vs. arm's length", { s.armExtension($0) },
                                          reference: armRef))
         out.rules.append(lockRule(.benchElbowsLockedFinish, measures: measures, window: finish.window,
                                   moment: "finish", complete: finish.complete, preface: preface + (lockout == nil

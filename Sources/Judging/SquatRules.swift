@@ -65,17 +65,19 @@ extension LiftContext {
         out.rules.append(depth.rule)
         if let d = depth.decided { out.decided[.squatDepth] = d }
 
-        // Knees locked at the start.
-        let extensionRef = quantile(present.compactMap { s.legExtension($0) }, 0.98)
+        // Knees locked at the start. Side and oblique views: the knee angle. Front views, where knee
+        // flexion happens along the camera axis: the hip–ankle extension relative to the standing
+        // frames (90th percentile, robust to the noise of single frames).
         var measures: [LockMeasure] = []
         var preface = ""
         if s.view != .front {
             measures.append(angleMeasure("knee angle", { s.kneeAngle($0) }))
         } else {
             preface = "front view, knee angle not visible: "
+            let extensionRef = quantile(standingSlots.compactMap { s.legExtension($0) }, 0.9)
+            measures.append(extensionMeasure("hip–ankle extension vs. standing", { s.legExtension($0) },
+                                             reference: extensionRef))
         }
-        measures.append(extensionMeasure("hip–ankle extension vs. tallest stance", { s.legExtension($0) },
-                                         reference: extensionRef))
         let startWindow = start.map { max(first, $0 - w)...$0 }
         let kneesStart = lockRule(.squatKneesLockedStart, measures: measures, window: startWindow,
                                   moment: "standing start", preface: preface)

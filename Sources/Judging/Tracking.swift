@@ -118,6 +118,21 @@ enum Tracker {
         return next.centre.distance(to: last.centre + shift)
     }
 
+    /// Mean displacement of the body landmarks visible in both poses (the centre's when fewer than 4
+    /// are): unlike the torso centre, it does not jump when a shoulder or hip drops out.
+    static func displacement(from last: Observation, to next: Observation, minVisibility: Double) -> Point {
+        var sx = 0.0, sy = 0.0, count = 0
+        for k in bodyLandmarks {
+            let a = last.landmarks[k], b = next.landmarks[k]
+            guard a.visibility >= minVisibility, b.visibility >= minVisibility else { continue }
+            sx += b.x - a.x
+            sy += b.y - a.y
+            count += 1
+        }
+        if count >= 4 { return Point(x: sx / Double(count), y: sy / Double(count)) }
+        return next.centre - last.centre
+    }
+
     /// Builds tracks from per-slot people.
     static func buildTracks(frames: [[PersonPose]], fps: Double, config: JudgingConfig,
                             skipped: inout SkippedPeople) -> [PeopleTrack] {
@@ -169,7 +184,7 @@ enum Tracker {
                 let o = observations[p.obs]
                 if let last = live[p.track].track.observations.last {
                     let gap = Double(max(1, slot - last.slot))
-                    let step = (o.centre - last.centre) * (1 / gap)
+                    let step = displacement(from: last, to: o, minVisibility: config.minVisibility) * (1 / gap)
                     let v = live[p.track].velocity
                     live[p.track].velocity = v * 0.5 + step * 0.5
                 }

@@ -140,6 +140,26 @@ public final class VideoWriter: @unchecked Sendable {
         try drainPackets()
     }
 
+    /// Encodes the last written frame `count` more times (a freeze or a title card) without
+    /// converting it again.
+    public func repeatLast(count: Int) throws {
+        guard count > 0 else { return }
+        guard !finished, let frame, let codec, framesWritten > 0 else {
+            throw MediaError.encodeFailed(path: path, message: "nothing written yet to repeat")
+        }
+        for _ in 0..<count {
+            // Keeps the picture: make_writable copies the data when the encoder still holds it.
+            var r = av_frame_make_writable(frame)
+            guard r >= 0 else { throw fail(r, "frame not writable") }
+            frame.pointee.pts = Int64(framesWritten)
+            frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
+            r = avcodec_send_frame(codec, frame)
+            guard r >= 0 else { throw fail(r, "encoder refused a frame") }
+            framesWritten += 1
+            try drainPackets()
+        }
+    }
+
     private func drainPackets() throws {
         guard let codec, let packet, let output, let stream else { return }
         while true {

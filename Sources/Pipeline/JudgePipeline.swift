@@ -13,6 +13,10 @@ public struct JudgeStats: Sendable, Codable, Equatable {
     /// Pass 2: decode + render + encode of the replay (overlapped); 0 without a replay.
     public var replaySeconds = 0.0
     public var replayFrames = 0
+    /// Busy time of the replay pass's stages (they overlap).
+    public var replayDecodeSeconds = 0.0
+    public var replayRenderSeconds = 0.0
+    public var replayEncodeSeconds = 0.0
     public var wallSeconds = 0.0
     public init() {}
 }
@@ -47,38 +51,58 @@ public final class JudgePipeline: @unchecked Sendable {
         if let replayPath {
             let renderer = ReplayRenderer(analysis: analysis!, track: track)
             let t = clock.now
-            stats.replayFrames = try Self.writeReplay(source: path, to: replayPath, renderer: renderer,
-                                                      reader: options.reader, writer: replayWriter)
+            let r = try Self.writeReplay(source: path, to: replayPath, renderer: renderer,
+                                         reader: options.reader, writer: replayWriter)
+            stats.replayFrames = r.frames
+            stats.replayDecodeSeconds = r.decode
+            stats.replayRenderSeconds = r.render
+            stats.replayEncodeSeconds = r.encode
             stats.replaySeconds = (clock.now - t).seconds
         }
         stats.wallSeconds = (clock.now - started).seconds
         return JudgeOutcome(track: track, analysis: analysis!, stats: stats)
     }
 
-    /// Decodes `source` again, draws the replay and encodes it; returns the frames written.
+    /// Decodes `source` again, draws the replay and encodes it; returns the frames written and the
+    /// busy seconds of each stage.
     public static func writeReplay(source: String, to output: String, renderer: ReplayRenderer,
-                                   reader readerOptions: ReaderOptions, writer writerOptions: WriterOptions) throws -> Int {
+                                   reader readerOptions: ReaderOptions, writer writerOptions: WriterOptions) throws
+        -> (frames: Int, decode: Double, render: Double, encode: Double) {
         let reader = try VideoReader(path: source, options: readerOptions)
         let writer = try VideoWriter(path: output, width: reader.info.width, height: reader.info.height,
                                      frameRate: reader.info.frameRate, options: writerOptions)
         let decoded = BoundedQueue<Result<VideoFrame, any Error>>(capacity: 4)
-        let toEncode = BoundedQueue<RGBImage>(capacity: 4)
+        enum Work: Sendable { case frame(RGBImage), repeatLast(Int) }
+        let toEncode = BoundedQueue<Work>(capacity: 4)
+        let decodeClock = LockedBox(StageClock()), encodeClock = LockedBox(StageClock())
         let decoder = Worker(name: "replay-decode") {
+            var clock = StageClock()
+            defer { decodeClock.value = clock }
             do {
-                while let f = try reader.next() { if !decoded.push(.success(f)) { break } }
+                while let f = try clock.measure({ try reader.next() }) { if !decoded.push(.success(f)) { break } }
             } catch { decoded.push(.failure(error)) }
             decoded.close()
         }
         let encodeError = LockedBox<(any Error)?>(nil)
         let encoder = Worker(name: "replay-encode") {
-            while let image = toEncode.pop() {
+            var clock = StageClock()
+            defer { encodeClock.value = clock }
+            while let work = toEncode.pop() {
                 guard encodeError.value == nil else { continue }
-                do { try writer.write(image) } catch { encodeError.value = error }
+                do {
+                    try clock.measure {
+                        switch work {
+                        case .frame(let image): try writer.write(image)
+                        case .repeatLast(let n): try writer.repeatLast(count: n)
+                        }
+                    }
+                } catch { encodeError.value = error }
             }
             if encodeError.value == nil {
-                do { try writer.finish() } catch { encodeError.value = error }
+                do { try clock.measure { try writer.finish() } } catch { encodeError.value = error }
             }
         }
+        var renderClock = StageClock()
         var failure: (any Error)?
         var last: RGBImage?
         var written = 0
@@ -86,13 +110,14 @@ public final class JudgePipeline: @unchecked Sendable {
             switch item {
             case .failure(let e): failure = e
             case .success(var f):
-                renderer.render(frame: f.index, time: f.time, on: &f.image)
-                toEncode.push(f.image)
+                renderClock.measure { renderer.render(frame: f.index, time: f.time, on: &f.image) }
+                toEncode.push(.frame(f.image))
                 written += 1
-                if renderer.isBottom(f.index) {
+                if renderer.isBottom(f.index) && renderer.freezeFrameCount > 0 {
                     var held = f.image
                     renderer.freezeCaption(on: &held)
-                    for _ in 0..<renderer.freezeFrameCount { toEncode.push(held) }
+                    toEncode.push(.frame(held))
+                    toEncode.push(.repeatLast(renderer.freezeFrameCount - 1))
                     written += renderer.freezeFrameCount
                 }
                 last = f.image
@@ -101,8 +126,9 @@ public final class JudgePipeline: @unchecked Sendable {
         }
         decoded.close()
         if failure == nil, let last {
-            let card = renderer.verdictCard(over: last)
-            for _ in 0..<renderer.cardFrameCount { toEncode.push(card) }
+            let card = renderClock.measure { renderer.verdictCard(over: last) }
+            toEncode.push(.frame(card))
+            toEncode.push(.repeatLast(renderer.cardFrameCount - 1))
             written += renderer.cardFrameCount
         }
         toEncode.close()
@@ -112,6 +138,6 @@ public final class JudgePipeline: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: output)
             throw e
         }
-        return written
+        return (written, decodeClock.value.seconds, renderClock.seconds, encodeClock.value.seconds)
     }
 }

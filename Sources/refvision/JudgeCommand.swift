@@ -35,6 +35,9 @@ struct JudgeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Judge a saved pose track instead of a video.", valueName: "POSE.json"))
     var fromPose: String?
 
+    @Option(help: ArgumentHelp("Also save the pose track (re-judge it later with --from-pose).", valueName: "POSE.json"))
+    var poseJson: String?
+
     @Option(help: ArgumentHelp("Judging thresholds as JSON (any subset of the config; see docs/judging.md).",
                                valueName: "CONFIG.json"))
     var config: String?
@@ -96,6 +99,7 @@ struct JudgeCommand: ParsableCommand {
             bar.finish()
             analysis = outcome.analysis
             stats = outcome.stats
+            if let poseJson { try writeOutput(Data(outcome.track.jsonData()), to: poseJson) }
         } else {
             throw ValidationError("give a video FILE or --from-pose POSE.json")
         }
@@ -137,6 +141,10 @@ struct JudgeCommand: ParsableCommand {
         if let s = stats {
             lines.append(String(format: "  %d frames: pose %.2f s, judge %.3f s, replay %.2f s, total %.2f s",
                                 s.pose.frames, s.pose.wallSeconds, s.judgeSeconds, s.replaySeconds, s.wallSeconds))
+            if s.replayFrames > 0 {
+                lines.append(String(format: "  replay: %d frames; busy decode %.2f s, render %.2f s, encode %.2f s",
+                                    s.replayFrames, s.replayDecodeSeconds, s.replayRenderSeconds, s.replayEncodeSeconds))
+            }
         }
         return lines.joined(separator: "\n")
     }

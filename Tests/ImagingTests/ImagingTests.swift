@@ -77,3 +77,32 @@ struct ImagingTests {
         #expect(a.meanAbsoluteDifference(sample(3, 4)) == nil)
     }
 }
+
+@Suite("Line drawing matches the exact distance rule")
+struct LineTests {
+    /// Reference: every pixel of the image tested against the segment (slow, obviously right).
+    private func reference(_ w: Int, _ h: Int, _ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double, _ t: Double) -> RGBImage {
+        var img = RGBImage(width: w, height: h)
+        let r = t / 2, dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy
+        for py in 0..<h {
+            for px in 0..<w {
+                let fx = Double(px) + 0.5 - x0, fy = Double(py) + 0.5 - y0
+                let u = min(1, max(0, len2 > 0 ? (fx * dx + fy * dy) / len2 : 0))
+                let d = ((fx - u * dx) * (fx - u * dx) + (fy - u * dy) * (fy - u * dy)).squareRoot()
+                let c = min(1, max(0, r + 0.5 - d))
+                if c > 0 { img.blend(x: px, y: py, .white, alpha: c) }
+            }
+        }
+        return img
+    }
+
+    @Test("steep, shallow, diagonal and degenerate segments", arguments: [
+        (3.0, 4.0, 57.0, 36.0, 3.0), (10.0, 2.0, 12.0, 38.0, 5.0), (2.0, 20.0, 58.0, 21.0, 2.0),
+        (30.0, 20.0, 30.0, 20.0, 6.0), (-10.0, -5.0, 70.0, 50.0, 4.0), (50.0, 3.0, 5.0, 37.0, 7.5),
+    ])
+    func matchesReference(x0: Double, y0: Double, x1: Double, y1: Double, t: Double) {
+        var img = RGBImage(width: 60, height: 40)
+        img.drawLine(x0, y0, x1, y1, .white, thickness: t)
+        #expect(img == reference(60, 40, x0, y0, x1, y1, t))
+    }
+}

@@ -75,6 +75,11 @@ let package = Package(
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
         .testTarget(name: "ScalingTests", dependencies: ["Scaling"]),
         .testTarget(name: "JudgingTests", dependencies: ["Judging", "PoseData"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Pipeline", "Pose", "Judging", "TestSupport"],
+            swiftSettings: openVINOSwiftFlags
+        ),
         // Runs the built binary as a user would (exit codes, outputs).
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: openVINOSwiftFlags),

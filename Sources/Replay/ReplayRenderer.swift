@@ -164,9 +164,13 @@ public struct ReplayRenderer: Sendable {
             let t = (min(range.1, max(range.0, v)) - range.0) / (range.1 - range.0)
             return gy + Int(t * Double(gh))
         }
+        // The review band the judge actually used (it widens on noisy tracks).
         let cfg = verdict.config
+        let depthRule = verdict.rules.first { $0.id == .squatDepth }
+        let bandLow = depthRule?.reviewLow ?? (cfg.depthOffset - cfg.depthBand)
+        let bandHigh = depthRule?.reviewHigh ?? (cfg.depthOffset + cfg.depthBand)
         image.fillRect(x: gx, y: gy, width: gw, height: gh, .black, alpha: 0.5)
-        let lo = yFor(cfg.depthOffset - cfg.depthBand), hi = yFor(cfg.depthOffset + cfg.depthBand)
+        let lo = yFor(bandLow), hi = yFor(bandHigh)
         image.fillRect(x: gx, y: gy, width: gw, height: lo - gy, .red, alpha: 0.35)
         image.fillRect(x: gx, y: lo, width: gw, height: hi - lo, .yellow, alpha: 0.6)
         image.fillRect(x: gx, y: hi, width: gw, height: gy + gh - hi, .green, alpha: 0.35)
@@ -174,7 +178,7 @@ public struct ReplayRenderer: Sendable {
         image.drawText("DEPTH", x: gx - 8 * s, y: gy - 10 * s, scale: s, .white)
         if let v = current {
             let y = yFor(v)
-            let color: RGB = v >= cfg.depthOffset + cfg.depthBand ? .green : (v <= cfg.depthOffset - cfg.depthBand ? .red : .yellow)
+            let color: RGB = v >= bandHigh ? .green : (v <= bandLow ? .red : .yellow)
             image.fillRect(x: gx - 3 * s, y: y - s, width: gw + 6 * s, height: 3 * s, color)
             image.drawText(String(format: "%+.2f", v), x: gx - 26 * s, y: y - 3 * s, scale: s, color)
         }

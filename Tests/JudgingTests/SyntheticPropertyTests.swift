@@ -147,7 +147,9 @@ struct SyntheticPropertyTests {
             d.hitch = r.uniform(0.2, 0.32)
             expected = .exactly(.noLift)
         case .softKnees:
-            d.finishKnee = r.uniform(120, 140)
+            // Clearly bent, but still a pull: at least 20° straighter than at the start.
+            d.startKnee = min(d.startKnee, 110)
+            d.finishKnee = r.uniform(max(125, d.startKnee + 20), 140)
             expected = .exactly(.noLift)
         case .leaning:
             d.finishLean = r.uniform(28, 40)

@@ -9,11 +9,14 @@ public struct WriterOptions: Sendable {
     public var crf: Int
     /// Encoder threads.
     public var threads: Int
+    /// Extra libx264 options (`key=value:key=value`), e.g. "sliced-threads=1".
+    public var x264Params: String?
 
-    public init(preset: String = "veryfast", crf: Int = 23, threads: Int = 2) {
+    public init(preset: String = "veryfast", crf: Int = 23, threads: Int = 2, x264Params: String? = nil) {
         self.preset = preset
         self.crf = crf
         self.threads = threads
+        self.x264Params = x264Params
     }
 }
 
@@ -87,6 +90,10 @@ public final class VideoWriter: @unchecked Sendable {
         }
         av_opt_set(cc.pointee.priv_data, "preset", options.preset, 0)
         av_opt_set(cc.pointee.priv_data, "crf", String(options.crf), 0)
+        if let params = options.x264Params, !params.isEmpty {
+            let r = av_opt_set(cc.pointee.priv_data, "x264-params", params, 0)
+            guard r >= 0 else { throw fail(r, "x264 options \(params)") }
+        }
         r = avcodec_open2(cc, encoder, nil)
         guard r >= 0 else { throw fail(r, "cannot open libx264 (preset \(options.preset))") }
         r = avcodec_parameters_from_context(st.pointee.codecpar, cc)

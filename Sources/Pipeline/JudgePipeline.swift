@@ -37,7 +37,7 @@ public final class JudgePipeline: @unchecked Sendable {
 
     public func run(path: String, lift: LiftKind?, config: JudgingConfig = .default,
                     options: PosePipelineOptions = PosePipelineOptions(),
-                    replayPath: String? = nil, replayWriter: WriterOptions = WriterOptions(preset: "ultrafast"),
+                    replayPath: String? = nil, replayWriter: WriterOptions = WriterOptions(preset: "ultrafast", x264Params: "sliced-threads=1"),
                     progress: (Int, Int?) -> Void = { _, _ in }) throws -> JudgeOutcome {
         let clock = ContinuousClock()
         let started = clock.now
@@ -71,9 +71,9 @@ public final class JudgePipeline: @unchecked Sendable {
         let reader = try VideoReader(path: source, options: readerOptions)
         let writer = try VideoWriter(path: output, width: reader.info.width, height: reader.info.height,
                                      frameRate: reader.info.frameRate, options: writerOptions)
-        let decoded = BoundedQueue<Result<VideoFrame, any Error>>(capacity: 4)
+        let decoded = BoundedQueue<Result<VideoFrame, any Error>>(capacity: 2)
         enum Work: Sendable { case frame(RGBImage), repeatLast(Int) }
-        let toEncode = BoundedQueue<Work>(capacity: 4)
+        let toEncode = BoundedQueue<Work>(capacity: 2)
         let decodeClock = LockedBox(StageClock()), encodeClock = LockedBox(StageClock())
         let decoder = Worker(name: "replay-decode") {
             var clock = StageClock()

@@ -29,7 +29,7 @@ public struct PosePipelineOptions: Sendable {
     public var overlayPath: String?
     public var tracker = PoseTracker.Options()
     /// Frames buffered between stages (bounds memory: each is one RGB frame).
-    public var queueDepth = 4
+    public var queueDepth = 2
 
     public init() {}
 }

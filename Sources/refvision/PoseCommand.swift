@@ -37,7 +37,10 @@ struct PoseCommand: ParsableCommand {
     var redetect: Int = 30
 
     @Option(help: "libx264 preset for --overlay.")
-    var preset: String = "veryfast"
+    var preset: String = "ultrafast"
+
+    @Option(help: "Extra libx264 options for --overlay (key=value:…).")
+    var x264Params: String = "sliced-threads=1"
 
     @Option(help: ArgumentHelp("Write stage timings as JSON to PATH (used by make bench).", valueName: "PATH"))
     var statsJson: String?
@@ -66,6 +69,7 @@ struct PoseCommand: ParsableCommand {
         var options = PosePipelineOptions()
         options.reader.threads = decodeThreads
         options.writer.preset = preset
+        options.writer.x264Params = x264Params
         options.writer.threads = 2
         options.overlayPath = overlay
         options.tracker.maxPeople = maxPeople

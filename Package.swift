@@ -16,6 +16,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", .upToNextMajor(from: "3.12.3")),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // FFmpeg's libavformat/libavcodec/libswscale/libavutil (Debian -dev packages) plus a header of
@@ -34,6 +38,20 @@ let package = Package(
                 .linkedLibrary("openvino_c"),
             ]
         ),
+        // AWS Signature Version 4 (header signing and presigned URLs), usable on its own.
+        .target(name: "AWSSigner", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Our AWS protocol layer: credentials, retries, typed errors, S3/SQS/SNS/DynamoDB/CloudWatch/ECS clients.
+        .target(name: "AWS", dependencies: [
+            "AWSSigner",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Signing and SQS round-trip benchmark against boto3 (scripts/bench-aws).
+        .executableTarget(name: "refvision-bench-aws", dependencies: ["AWS", "AWSSigner"]),
         // Pure data: the pose-track format shared by Pose, Judging and the CLI.
         .target(name: "PoseData"),
         // RGB images and the drawing primitives used for overlays. Pure Swift.
@@ -62,11 +80,10 @@ let package = Package(
         .executableTarget(
             name: "refvision",
             dependencies: [
-                "Media", "Pose", "PoseData", "Imaging", "Pipeline", "Judging", "Replay", "Scaling",
+                "Media", "Pose", "PoseData", "Imaging", "Pipeline", "Judging", "Replay", "Scaling", "AWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
-            // Commands whose library targets are being integrated; kept out of the build until then.
-            exclude: ["PresignCommand.swift", "DoctorCommand.swift"],
             swiftSettings: openVINOSwiftFlags
         ),
         // Paths of test data and a runner for the ffmpeg CLI that generates test clips.
@@ -74,6 +91,12 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
         .testTarget(name: "ScalingTests", dependencies: ["Scaling"]),
+        .testTarget(name: "AWSTests", dependencies: [
+            "AWS", "AWSSigner",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "JudgingTests", dependencies: ["Judging", "PoseData"]),
         .testTarget(
             name: "EndToEndTests",

@@ -39,7 +39,7 @@ enum AWSErrorDecoder {
             case "Error":
                 errorNode = root
             case "ErrorResponse":
-                errorNode = root.child("Error")
+                errorNode = root.child("Error") ?? root.path("Errors", "Error")
             case "Response":
                 errorNode = root.path("Errors", "Error")
                 requestId = requestId ?? root.string("RequestID")

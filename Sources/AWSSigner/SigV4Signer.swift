@@ -241,23 +241,33 @@ public struct SigV4Signer: Sendable {
     /// Lower-cased, sorted, value-trimmed headers with inner whitespace runs folded to one space; repeated
     /// names joined with `,`. Returns the canonical header block and the `SignedHeaders` list.
     public static func canonicalHeaders(_ headers: [(String, String)]) -> (canonical: String, signed: String) {
-        var merged: [String: String] = [:]
+        var entries: [(name: String, value: String)] = []
+        entries.reserveCapacity(headers.count)
         for (name, value) in headers {
             let lower = name.lowercased()
             if unsignedHeaders.contains(lower) { continue }
-            let folded = foldWhitespace(value)
-            if let existing = merged[lower] {
-                merged[lower] = existing + "," + folded
-            } else {
-                merged[lower] = folded
-            }
+            entries.append((lower, foldWhitespace(value)))
         }
-        let names = merged.keys.sorted()
+        // Stable sort keeps repeated headers in their original order for the comma join.
+        let sorted = entries.enumerated().sorted { lhs, rhs in
+            lhs.element.name != rhs.element.name
+                ? lhs.element.name.utf8.lexicographicallyPrecedes(rhs.element.name.utf8) : lhs.offset < rhs.offset
+        }.map(\.element)
         var canonical = ""
-        for name in names {
-            canonical += name + ":" + merged[name]! + "\n"
+        var signed = ""
+        var index = 0
+        while index < sorted.count {
+            let name = sorted[index].name
+            var value = sorted[index].value
+            index += 1
+            while index < sorted.count, sorted[index].name == name {
+                value += "," + sorted[index].value
+                index += 1
+            }
+            canonical += name + ":" + value + "\n"
+            signed += signed.isEmpty ? name : ";" + name
         }
-        return (canonical, names.joined(separator: ";"))
+        return (canonical, signed)
     }
 
     /// Headers that proxies and HTTP stacks change, so they are never signed.
@@ -268,6 +278,18 @@ public struct SigV4Signer: Sendable {
 
     /// Trims the value and folds every run of whitespace (spaces, tabs, line breaks) into one space.
     static func foldWhitespace(_ value: String) -> String {
+        // Fast path: nothing to trim or fold.
+        var previousSpace = true
+        var clean = true
+        for byte in value.utf8 {
+            if byte == 0x09 || byte == 0x0A || byte == 0x0D || (byte == 0x20 && previousSpace) {
+                clean = false
+                break
+            }
+            previousSpace = byte == 0x20
+        }
+        if clean && !previousSpace { return value }
+        if value.isEmpty { return value }
         var out = ""
         out.reserveCapacity(value.utf8.count)
         var pendingSpace = false

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Percent-encoding the way SigV4 and the AWS wire protocols want it (RFC 3986 unreserved set only:
 /// `A-Z a-z 0-9 - _ . ~` stay, every other byte of the UTF-8 form becomes `%XX` with upper-case hex).
 public enum AWSURIEncoding {
@@ -61,7 +63,7 @@ public enum AWSURIEncoding {
                 index += 1
             }
         }
-        return String(validating: out, as: UTF8.self)
+        return String(bytes: out, encoding: .utf8)
     }
 
     @inline(__always)
@@ -75,8 +77,10 @@ public enum AWSURIEncoding {
     }
 
     /// `application/x-www-form-urlencoded` body for the AWS query protocol (SNS, CloudWatch): pairs in the
-    /// given order, names and values encoded with the strict AWS rules.
+    /// given order, encoded with the strict AWS rules except that a space becomes `+` — byte for byte what
+    /// botocore sends (and what moto's signature check re-creates from the parsed form).
     public static func formEncode(_ pairs: [(String, String)]) -> String {
-        pairs.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")
+        func form(_ text: String) -> String { encode(text).replacingOccurrences(of: "%20", with: "+") }
+        return pairs.map { form($0.0) + "=" + form($0.1) }.joined(separator: "&")
     }
 }

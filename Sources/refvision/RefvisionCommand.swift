@@ -5,5 +5,6 @@ struct RefvisionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "refvision",
         abstract: "Judges powerlifting lifts from video.",
-        subcommands: [PoseCommand.self, JudgeCommand.self, ScalingCommand.self, BenchStagesCommand.self])
+        subcommands: [PoseCommand.self, JudgeCommand.self, ScalingCommand.self, PresignCommand.self, DoctorCommand.self,
+                      BenchStagesCommand.self])
 }

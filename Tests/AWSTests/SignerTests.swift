@@ -247,6 +247,13 @@ struct SignerTests {
         #expect(AWSURIEncoding.decode("a+b", plusIsSpace: true) == "a b")
     }
 
+    @Test("form bodies: strict encoding, '+' for spaces, order kept")
+    func formEncoding() {
+        #expect(
+            AWSURIEncoding.formEncode([("Action", "Publish"), ("Subject", "a b/c:d&e=f+g"), ("Message", "é ✓")])
+                == "Action=Publish&Subject=a+b%2Fc%3Ad%26e%3Df%2Bg&Message=%C3%A9+%E2%9C%93")
+    }
+
     @Test("bad URLs are typed errors")
     func badURLs() {
         for url in ["", "not a url", "ftp://host/x", "https:///path", "/relative"] {

@@ -48,4 +48,8 @@ static inline int refv_scale_from_packed(struct SwsContext *ctx, const uint8_t *
     return sws_scale(ctx, planes, strides, 0, src_height, dst->data, dst->linesize);
 }
 
+/// A frame's plane pointer and line size (AVFrame.data/linesize are 8-tuples in Swift).
+static inline uint8_t *refv_frame_plane(AVFrame *f, int i) { return f->data[i]; }
+static inline int refv_frame_linesize(const AVFrame *f, int i) { return f->linesize[i]; }
+
 #endif

@@ -132,12 +132,20 @@ public final class VideoWriter: @unchecked Sendable {
         }
         var r = av_frame_make_writable(frame)
         guard r >= 0 else { throw fail(r, "frame not writable") }
-        sws = sws_getCachedContext(
-            sws, Int32(image.width), Int32(image.height), AV_PIX_FMT_RGB24,
-            Int32(width), Int32(height), AV_PIX_FMT_YUV420P, SWS_BILINEAR, nil, nil, nil)
-        guard let sws else { throw MediaError.encodeFailed(path: path, message: "no RGB→YUV converter") }
-        image.pixels.withUnsafeBufferPointer { buf in
-            _ = refv_scale_from_packed(sws, buf.baseAddress, Int32(image.stride), Int32(image.height), frame)
+        if image.width == width && image.height == height {
+            // Same size (the usual case): our own conversion, no scaling needed.
+            convertRGBToYUV420(image, width: width, height: height,
+                               y: refv_frame_plane(frame, 0), yStride: Int(refv_frame_linesize(frame, 0)),
+                               u: refv_frame_plane(frame, 1), uStride: Int(refv_frame_linesize(frame, 1)),
+                               v: refv_frame_plane(frame, 2), vStride: Int(refv_frame_linesize(frame, 2)))
+        } else {
+            sws = sws_getCachedContext(
+                sws, Int32(image.width), Int32(image.height), AV_PIX_FMT_RGB24,
+                Int32(width), Int32(height), AV_PIX_FMT_YUV420P, SWS_BILINEAR, nil, nil, nil)
+            guard let sws else { throw MediaError.encodeFailed(path: path, message: "no RGB→YUV converter") }
+            image.pixels.withUnsafeBufferPointer { buf in
+                _ = refv_scale_from_packed(sws, buf.baseAddress, Int32(image.stride), Int32(image.height), frame)
+            }
         }
         frame.pointee.pts = Int64(framesWritten)
         frame.pointee.pict_type = AV_PICTURE_TYPE_NONE

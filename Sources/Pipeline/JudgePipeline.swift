@@ -37,7 +37,7 @@ public final class JudgePipeline: @unchecked Sendable {
 
     public func run(path: String, lift: LiftKind?, config: JudgingConfig = .default,
                     options: PosePipelineOptions = PosePipelineOptions(),
-                    replayPath: String? = nil, replayWriter: WriterOptions = WriterOptions(preset: "ultrafast", x264Params: "sliced-threads=1"),
+                    replayPath: String? = nil, replayWriter: WriterOptions = WriterOptions(preset: "ultrafast"),
                     progress: (Int, Int?) -> Void = { _, _ in }) throws -> JudgeOutcome {
         let clock = ContinuousClock()
         let started = clock.now

@@ -14,6 +14,7 @@ struct BenchStagesCommand: ParsableCommand {
     @Option var threads: Int = 2
     @Option var frames: Int = 300
     @Option var preset: String = "ultrafast"
+    @Option var x264Params: String = "sliced-threads=1"
 
     func run() throws {
         do { try measure() } catch { failAndExit(error) }
@@ -61,7 +62,7 @@ struct BenchStagesCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let encode = try clock.measure {
             let w = try VideoWriter(path: out, width: info.width, height: info.height, frameRate: info.frameRate,
-                                    options: WriterOptions(preset: preset, x264Params: "sliced-threads=1"))
+                                    options: WriterOptions(preset: preset, x264Params: x264Params))
             for i in 0..<frames { try w.write(images[i % images.count]) }
             try w.finish()
         }

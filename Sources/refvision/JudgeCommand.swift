@@ -95,7 +95,7 @@ struct JudgeCommand: ParsableCommand {
             var bar = ProgressBar(label: (file as NSString).lastPathComponent)
             let outcome = try JudgePipeline(model: model).run(
                 path: file, lift: lift, config: cfg, replayPath: replay,
-                replayWriter: WriterOptions(preset: preset, x264Params: "sliced-threads=1"), progress: { bar.update($0, $1) })
+                replayWriter: WriterOptions(preset: preset), progress: { bar.update($0, $1) })
             bar.finish()
             analysis = outcome.analysis
             stats = outcome.stats

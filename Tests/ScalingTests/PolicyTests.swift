@@ -43,7 +43,7 @@ struct PolicyTests {
         #expect(p.scaleToZero?.adjustmentType == .exactCapacity)
         let tt = p.targetTracking
         #expect(abs(tt.targetValue - tt.acceptableLatencySeconds / p.serviceTime.defaultSeconds) < 1e-9)
-        #expect(p.serviceTime.defaultSeconds == 12 && p.serviceTime.referenceClipSeconds == 10)
+        #expect(p.serviceTime.defaultSeconds == 10 && p.serviceTime.referenceClipSeconds == 10) // measured by make bench
     }
 
     @Test func embeddedCopyMatchesScalingWorkerPolicyJSON() throws {

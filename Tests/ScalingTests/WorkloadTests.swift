@@ -8,9 +8,9 @@ struct WorkloadTests {
     init() throws { policy = try ScalingPolicy.deployed() }
 
     @Test func serviceSpecsParse() throws {
-        #expect(try ServiceTimeModel.parse("clip", policy: policy) == .perClipSecond(1.2))
+        #expect(try ServiceTimeModel.parse("clip", policy: policy) == .perClipSecond(1.0))
         #expect(try ServiceTimeModel.parse("clip:0.5", policy: policy) == .perClipSecond(0.5))
-        #expect(try ServiceTimeModel.parse("fixed", policy: policy) == .fixed(12))
+        #expect(try ServiceTimeModel.parse("fixed", policy: policy) == .fixed(10))
         #expect(try ServiceTimeModel.parse("fixed:7.5", policy: policy) == .fixed(7.5))
         #expect(try ServiceTimeModel.parse("exp:12", policy: policy) == .exponential(mean: 12))
         #expect(try ServiceTimeModel.parse("lognormal:12,0.4", policy: policy) == .lognormal(mean: 12, cv: 0.4))
@@ -28,7 +28,7 @@ struct WorkloadTests {
     @Test func measuredServiceTimeScalesWithTheClip() {
         let jobs = Workload.jobs(for: [Upload(time: 0, clipSeconds: 10), Upload(time: 5, clipSeconds: 5)],
                                  service: .measured(policy), seed: 1)
-        #expect(jobs == [Job(upload: 0, serviceSeconds: 12), Job(upload: 5, serviceSeconds: 6)])
+        #expect(jobs == [Job(upload: 0, serviceSeconds: 10), Job(upload: 5, serviceSeconds: 5)])
     }
 
     @Test func randomServiceTimesAreReproducibleAndHaveTheRightMean() {

@@ -1,3 +1,4 @@
+import AWSSigner
 import Foundation
 
 /// Date parsing that accepts what AWS and its look-alikes actually send.
@@ -83,7 +84,7 @@ public enum AWSDate {
             millis += 1000
             seconds -= 1
         }
-        let (y, mo, d, h, mi, s) = civil(seconds)
+        let (y, mo, d, h, mi, s) = UTCCivil.components(seconds)
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
@@ -113,24 +114,5 @@ public enum AWSDate {
         let doy = (153 * mp + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(_ seconds: Int64) -> (Int64, Int64, Int64, Int64, Int64, Int64) {
-        var days = seconds / 86_400
-        var rest = seconds % 86_400
-        if rest < 0 {
-            rest += 86_400
-            days -= 1
-        }
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return (y, m, d, rest / 3_600, (rest % 3_600) / 60, rest % 60)
     }
 }

@@ -378,7 +378,7 @@ struct AmzDate {
 
     init(_ date: Date) {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let (year, month, dayOfMonth, hour, minute, second) = Self.civil(seconds)
+        let (year, month, dayOfMonth, hour, minute, second) = UTCCivil.components(seconds)
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
@@ -386,9 +386,14 @@ struct AmzDate {
         day = pad(year, 4) + pad(month, 2) + pad(dayOfMonth, 2)
         full = day + "T" + pad(hour, 2) + pad(minute, 2) + pad(second, 2) + "Z"
     }
+}
 
-    /// Days-from-civil inverse (Howard Hinnant's algorithm), UTC.
-    static func civil(_ seconds: Int64) -> (Int64, Int64, Int64, Int64, Int64, Int64) {
+/// Scheme, host header, encoded path and decoded query of an http(s) URL string.
+/// Calendar arithmetic in UTC without Foundation's calendars (fast and locale-free): seconds since
+/// 1970 to (year, month, day, hour, minute, second), by Howard Hinnant's days-from-civil inverse.
+/// Shared with the AWS target's date parsing.
+public enum UTCCivil {
+    public static func components(_ seconds: Int64) -> (Int64, Int64, Int64, Int64, Int64, Int64) {
         var days = seconds / 86_400
         var rest = seconds % 86_400
         if rest < 0 {
@@ -408,7 +413,6 @@ struct AmzDate {
     }
 }
 
-/// Scheme, host header, encoded path and decoded query of an http(s) URL string.
 struct URLParts {
     let scheme: String
     let hostHeader: String

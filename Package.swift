@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // FFmpeg's libavformat/libavcodec/libswscale/libavutil (Debian -dev packages) plus a header of
@@ -77,11 +79,42 @@ let package = Package(
             dependencies: ["Media", "Pose", "PoseData", "Imaging", "Judging", "Replay"],
             swiftSettings: openVINOSwiftFlags
         ),
+        // The fleet's shared model: job/result messages, intake events, key convention, dispatch rules and
+        // the three ports (JobQueue, ObjectStore, DecisionStore). Pure Swift, no I/O.
+        .target(name: "Fleet", dependencies: ["Judging", "AWSSigner", .product(name: "Crypto", package: "swift-crypto")]),
+        // The ports on one machine: a SQLite queue with SQS semantics, directories as buckets, a SQLite
+        // decision table (GRDB).
+        .target(name: "Embedded", dependencies: [
+            "Fleet", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The ports on AWS: SQS, S3, DynamoDB (plus ECS/CloudWatch for the scaling metrics).
+        .target(name: "FleetAWS", dependencies: ["Fleet", "AWS"]),
+        // What every long-running service shares: heartbeat file, JSON log lines.
+        .target(name: "ServiceSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Intake events → one job per object version.
+        .target(name: "Dispatcher", dependencies: [
+            "Fleet", "ServiceSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Jobs → decisions: download, judge, replay, record, result.
+        .target(
+            name: "Worker",
+            dependencies: [
+                "Fleet", "ServiceSupport", "AWS", "Pipeline", "Pose", "Judging", "Media", "Replay",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: openVINOSwiftFlags
+        ),
         .executableTarget(
             name: "refvision",
             dependencies: [
                 "Media", "Pose", "PoseData", "Imaging", "Pipeline", "Judging", "Replay", "Scaling", "AWS",
+                "Fleet", "FleetAWS", "Embedded", "Dispatcher", "Worker", "ServiceSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: openVINOSwiftFlags
@@ -91,8 +124,20 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
         .testTarget(name: "ScalingTests", dependencies: ["Scaling"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Judging"]),
+        // The ports' shared conformance suites (SQS/S3/DynamoDB semantics), run on both backends.
+        .target(name: "PortConformance", dependencies: ["Fleet"], path: "Tests/PortConformance"),
+        .testTarget(name: "EmbeddedTests", dependencies: ["Embedded", "Fleet", "PortConformance"]),
+        // The ports, the dispatcher and the worker on both backends (embedded and moto), in process and as
+        // killed processes.
+        .testTarget(
+            name: "FleetIntegrationTests",
+            dependencies: ["Fleet", "Embedded", "FleetAWS", "AWS", "AWSSigner", "Dispatcher", "Worker", "TestSupport", "PortConformance",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: openVINOSwiftFlags
+        ),
         .testTarget(name: "AWSTests", dependencies: [
-            "AWS", "AWSSigner",
+            "AWS", "AWSSigner", "Fleet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -65,6 +65,8 @@ public final class AWSClient: Sendable {
     public let logger: Logger
     private let ownsHTTPClient: Bool
     let retryQuota: RetryQuota
+    /// Every HTTP request sent (retries included), by `Service.Operation`: what a job costs in requests.
+    public let requests = AWSRequestCounter()
     private let signerCache = SignerCache()
     private let state = ShutdownState()
 
@@ -173,6 +175,7 @@ public final class AWSClient: Sendable {
             let httpRequest = try signedRequest(request, credentials: credentials, service: context.service, reader: fileReader)
             let failure: RetryableFailure
             do {
+                requests.record(context.service, context.operation)
                 let response = try await httpClient.execute(httpRequest, deadline: .now() + context.timeout, logger: logger)
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) {
@@ -313,6 +316,36 @@ public final class AWSClient: Sendable {
         } catch {
             throw AWSClientError.malformedResponse(service: service.displayName, operation: action, reason: "\(error)")
         }
+    }
+}
+
+/// Counts requests by `Service.Operation` (thread-safe).
+public final class AWSRequestCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+
+    public init() {}
+
+    func record(_ service: AWSService, _ operation: String) {
+        lock.lock()
+        counts["\(service.displayName).\(operation)", default: 0] += 1
+        lock.unlock()
+    }
+
+    /// The counts so far.
+    public func snapshot() -> [String: Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts
+    }
+
+    /// The total so far.
+    public var total: Int { snapshot().values.reduce(0, +) }
+
+    public func reset() {
+        lock.lock()
+        counts.removeAll()
+        lock.unlock()
     }
 }
 

@@ -8,6 +8,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
     case sns
     case dynamodb
     case cloudwatch
+    case ecs
 
     /// The SigV4 signing name.
     public var signingName: String {
@@ -37,6 +38,7 @@ public enum AWSService: String, Sendable, CaseIterable, Hashable {
         case .sns: return "SNS"
         case .dynamodb: return "DynamoDB"
         case .cloudwatch: return "CloudWatch"
+        case .ecs: return "ECS"
         }
     }
 }

@@ -191,8 +191,37 @@ public struct DynamoDBClient: Sendable {
         return DynamoDBQueryPage(items: items, lastEvaluatedKey: response.LastEvaluatedKey, count: response.Count ?? items.count)
     }
 
+    struct ScanRequest: Encodable {
+        let TableName: String
+        let IndexName: String?
+        let FilterExpression: String?
+        let ExpressionAttributeNames: [String: String]?
+        let ExpressionAttributeValues: DynamoDBItem?
+        let Limit: Int?
+        let ExclusiveStartKey: DynamoDBItem?
+        let ConsistentRead: Bool?
+    }
+
+    /// One page of Scan (the whole table, optionally filtered). Pass `lastEvaluatedKey` back as
+    /// `exclusiveStartKey` for the next page.
+    public func scan(
+        table: String, filter: String? = nil, names: [String: String] = [:], values: DynamoDBItem = [:],
+        index: String? = nil, limit: Int? = nil, exclusiveStartKey: DynamoDBItem? = nil, consistentRead: Bool = false
+    ) async throws -> DynamoDBQueryPage {
+        if let limit, limit < 1 { throw AWSClientError.invalidArgument("Scan limit must be positive") }
+        let response = try await call(
+            "Scan", table: table,
+            ScanRequest(
+                TableName: table, IndexName: index, FilterExpression: filter,
+                ExpressionAttributeNames: names.isEmpty ? nil : names, ExpressionAttributeValues: values.isEmpty ? nil : values,
+                Limit: limit, ExclusiveStartKey: exclusiveStartKey, ConsistentRead: consistentRead ? true : nil),
+            as: QueryResponse.self, idempotent: true)
+        let items = response.Items ?? []
+        return DynamoDBQueryPage(items: items, lastEvaluatedKey: response.LastEvaluatedKey, count: response.Count ?? items.count)
+    }
+
     struct CreateTableRequest: Encodable {
-        struct AttributeDefinition: Encodable {
+        struct AttributeDefinition: Encodable, Equatable {
             let AttributeName: String
             let AttributeType: String
         }
@@ -200,9 +229,16 @@ public struct DynamoDBClient: Sendable {
             let AttributeName: String
             let KeyType: String
         }
+        struct Projection: Encodable { let ProjectionType: String }
+        struct GlobalSecondaryIndex: Encodable {
+            let IndexName: String
+            let KeySchema: [KeySchemaElement]
+            let Projection: Projection
+        }
         let TableName: String
         let AttributeDefinitions: [AttributeDefinition]
         let KeySchema: [KeySchemaElement]
+        let GlobalSecondaryIndexes: [GlobalSecondaryIndex]?
         let BillingMode: String
     }
     struct TableDescriptionResponse: Decodable {
@@ -215,17 +251,44 @@ public struct DynamoDBClient: Sendable {
         let Table: Description?
     }
 
-    /// CreateTable (on-demand billing) with a partition key and optional sort key.
-    public func createTable(name: String, partitionKey: DynamoDBKey, sortKey: DynamoDBKey? = nil) async throws {
-        var definitions = [CreateTableRequest.AttributeDefinition(AttributeName: partitionKey.name, AttributeType: partitionKey.type.rawValue)]
-        var schema = [CreateTableRequest.KeySchemaElement(AttributeName: partitionKey.name, KeyType: "HASH")]
-        if let sortKey {
-            definitions.append(.init(AttributeName: sortKey.name, AttributeType: sortKey.type.rawValue))
-            schema.append(.init(AttributeName: sortKey.name, KeyType: "RANGE"))
+    /// A global secondary index (all attributes projected) for `createTable`.
+    public struct GlobalIndex: Sendable {
+        public var name: String
+        public var partitionKey: DynamoDBKey
+        public var sortKey: DynamoDBKey?
+        public init(name: String, partitionKey: DynamoDBKey, sortKey: DynamoDBKey? = nil) {
+            self.name = name
+            self.partitionKey = partitionKey
+            self.sortKey = sortKey
+        }
+    }
+
+    /// CreateTable (on-demand billing) with a partition key, optional sort key and global secondary indexes.
+    public func createTable(name: String, partitionKey: DynamoDBKey, sortKey: DynamoDBKey? = nil,
+                            indexes: [GlobalIndex] = []) async throws {
+        var definitions: [CreateTableRequest.AttributeDefinition] = []
+        func define(_ key: DynamoDBKey) {
+            let definition = CreateTableRequest.AttributeDefinition(AttributeName: key.name, AttributeType: key.type.rawValue)
+            if !definitions.contains(definition) { definitions.append(definition) }
+        }
+        func schema(_ hash: DynamoDBKey, _ range: DynamoDBKey?) -> [CreateTableRequest.KeySchemaElement] {
+            define(hash)
+            var elements = [CreateTableRequest.KeySchemaElement(AttributeName: hash.name, KeyType: "HASH")]
+            if let range {
+                define(range)
+                elements.append(.init(AttributeName: range.name, KeyType: "RANGE"))
+            }
+            return elements
+        }
+        let keySchema = schema(partitionKey, sortKey)
+        let gsis = indexes.map {
+            CreateTableRequest.GlobalSecondaryIndex(
+                IndexName: $0.name, KeySchema: schema($0.partitionKey, $0.sortKey), Projection: .init(ProjectionType: "ALL"))
         }
         _ = try await call(
             "CreateTable", table: name,
-            CreateTableRequest(TableName: name, AttributeDefinitions: definitions, KeySchema: schema, BillingMode: "PAY_PER_REQUEST"),
+            CreateTableRequest(TableName: name, AttributeDefinitions: definitions, KeySchema: keySchema,
+                               GlobalSecondaryIndexes: gsis.isEmpty ? nil : gsis, BillingMode: "PAY_PER_REQUEST"),
             as: TableDescriptionResponse.self, idempotent: false)
     }
 

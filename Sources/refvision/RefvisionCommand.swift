@@ -6,5 +6,6 @@ struct RefvisionCommand: AsyncParsableCommand {
         commandName: "refvision",
         abstract: "Judges powerlifting lifts from video.",
         subcommands: [PoseCommand.self, JudgeCommand.self, ScalingCommand.self, PresignCommand.self, DoctorCommand.self,
-                      BenchStagesCommand.self])
+                      BenchStagesCommand.self, RunCommand.self, StatusCommand.self, SubmitCommand.self,
+                      DLQCommand.self, DispatcherCommand.self, WorkerCommand.self, HealthCommand.self])
 }

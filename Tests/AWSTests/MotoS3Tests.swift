@@ -1,4 +1,5 @@
 import AWSSigner
+import Fleet
 import AsyncHTTPClient
 import Crypto
 import Foundation

@@ -1,4 +1,5 @@
 import AWSSigner
+import Fleet
 import Foundation
 import NIOHTTP1
 import Testing

@@ -10,6 +10,8 @@ public struct S3EventRecord: Sendable, Equatable {
     public var bucket: String
     /// The decoded object key (S3 sends it URL-encoded with `+` for spaces).
     public var key: String
+    /// The key as the event carried it.
+    public var rawKey: String
     public var size: Int64?
     public var eTag: String?
     public var sequencer: String?
@@ -86,7 +88,7 @@ extension S3EventNotification {
             parsed.append(
                 S3EventRecord(
                     eventName: eventName, eventTime: eventTime, awsRegion: record["awsRegion"] as? String,
-                    bucket: bucketName, key: key, size: size,
+                    bucket: bucketName, key: key, rawKey: rawKey, size: size,
                     eTag: (objectInfo["eTag"] as? String) ?? (objectInfo["etag"] as? String),
                     sequencer: objectInfo["sequencer"] as? String, versionId: objectInfo["versionId"] as? String))
         }

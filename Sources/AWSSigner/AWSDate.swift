@@ -1,4 +1,3 @@
-import AWSSigner
 import Foundation
 
 /// Date parsing that accepts what AWS and its look-alikes actually send.

@@ -1,0 +1,143 @@
+import Fleet
+import Foundation
+import Testing
+import TestSupport
+
+/// The built binary, run as ECS (or a user) runs it.
+enum Binary {
+    static let path = TestPaths.repo.appendingPathComponent(".build/debug/refvision").path
+    static var available: Bool { TestPaths.exists(path) }
+}
+
+/// A `refvision` subprocess with its output captured to files.
+final class Subprocess: @unchecked Sendable {
+    let process = Process()
+    let stdout: String
+    let stderr: String
+
+    init(_ arguments: [String], environment: [String: String], logs: TempDir, name: String) throws {
+        stdout = logs.path("\(name).out")
+        stderr = logs.path("\(name).err")
+        FileManager.default.createFile(atPath: stdout, contents: nil)
+        FileManager.default.createFile(atPath: stderr, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+        try process.run()
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the exit (up to `seconds`); returns the status, or nil if it is still running.
+    func wait(seconds: Double) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    var errorText: String { (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? "" }
+    var outputText: String { (try? String(contentsOfFile: stdout, encoding: .utf8)) ?? "" }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+@Suite("Worker processes killed and stopped, on both backends", .serialized,
+       .enabled(if: LiftClips.available && Binary.available, "needs .build/debug/refvision, ../shared/fixtures/lifts, the models and ffmpeg"))
+struct ProcessTests {
+    /// Waits until the job's record is `processing` under some worker's lease.
+    func waitForProcessing(_ fleet: TestFleet, jobId: String) async throws {
+        try await eventually("job processing", seconds: 120, every: 0.05) {
+            try await fleet.decisions.get(jobId: jobId)?.state == .processing
+        }
+    }
+
+    func workerArguments(_ fleet: TestFleet, visibility: Int) -> [String] {
+        ["worker"] + fleet.backendArguments + ["--visibility-timeout", String(visibility)]
+    }
+
+    @Test(arguments: Backend.available)
+    func killMinus9MidJobIsRedeliveredAndDecidedExactlyOnce(backend: Backend) async throws {
+        let visibility = 6
+        let fleet = try await TestFleet.make(backend, jobsVisibility: visibility)
+        defer { Task { await fleet.close() } }
+        let clip = try LiftClips.goodSquat(in: fleet.temp)
+        try await fleet.upload(clip, key: "m/a/squat-1.mp4")
+        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.rawBucket, key: "m/a/squat-1.mp4"))
+        _ = try await dispatchAll(makeDispatcher(fleet), fleet)
+        let jobId = try #require(try await fleet.decisions.list(meet: "m", limit: 1).first).jobId
+        var environment = fleet.environment
+        environment["REFVISION_RECEIVE_WAIT_SECONDS"] = "1"
+
+        let first = try Subprocess(workerArguments(fleet, visibility: visibility), environment: environment, logs: fleet.temp, name: "w1")
+        try await waitForProcessing(fleet, jobId: jobId)
+        first.signal(SIGKILL)
+        _ = await first.wait(seconds: 10)
+        let afterKill = try #require(try await fleet.decisions.get(jobId: jobId))
+        #expect(afterKill.state == .processing, "the first worker finished before it was killed; \(first.errorText.suffix(500))")
+
+        let second = try Subprocess(workerArguments(fleet, visibility: visibility), environment: environment, logs: fleet.temp, name: "w2")
+        try await eventually("job judged by the second worker", seconds: 180) {
+            try await fleet.decisions.get(jobId: jobId)?.state == .judged
+        }
+        second.signal(SIGTERM)
+        let status = await second.wait(seconds: 30)
+        #expect(status == 0, "worker exit: \(second.errorText.suffix(1000))")
+
+        let record = try #require(try await fleet.decisions.get(jobId: jobId))
+        #expect(record.attempts == 2)
+        #expect(record.decision != nil)
+        #expect(try await fleet.drain(fleet.results).count == 1)
+        #expect(try await fleet.jobs.depth().total == 0)
+        #expect(try await fleet.jobsDLQ.depth().total == 0)
+    }
+
+    @Test(arguments: Backend.available)
+    func sigtermMidJobFinishesTheJobWhenItFits(backend: Backend) async throws {
+        let fleet = try await TestFleet.make(backend)
+        defer { Task { await fleet.close() } }
+        try await fleet.upload(try LiftClips.goodSquat(in: fleet.temp), key: "m/b/squat-2.mp4")
+        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.rawBucket, key: "m/b/squat-2.mp4"))
+        _ = try await dispatchAll(makeDispatcher(fleet), fleet)
+        let jobId = try #require(try await fleet.decisions.list(meet: "m", limit: 1).first).jobId
+        var environment = fleet.environment
+        environment["REFVISION_DRAIN_SECONDS"] = "120"
+        let worker = try Subprocess(workerArguments(fleet, visibility: 60), environment: environment, logs: fleet.temp, name: "w")
+        try await waitForProcessing(fleet, jobId: jobId)
+        worker.signal(SIGTERM)
+        let status = await worker.wait(seconds: 150)
+        #expect(status == 0, "\(worker.errorText.suffix(1000))")
+        let record = try #require(try await fleet.decisions.get(jobId: jobId))
+        #expect(record.state == .judged)
+        #expect(try await fleet.drain(fleet.results).count == 1)
+        #expect(try await fleet.jobs.depth().total == 0)
+    }
+
+    @Test(arguments: Backend.available)
+    func sigtermMidJobReleasesAJobThatWouldNotFit(backend: Backend) async throws {
+        let fleet = try await TestFleet.make(backend)
+        defer { Task { await fleet.close() } }
+        try await fleet.upload(try LiftClips.goodSquat(in: fleet.temp), key: "m/c/squat-3.mp4")
+        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.rawBucket, key: "m/c/squat-3.mp4"))
+        _ = try await dispatchAll(makeDispatcher(fleet), fleet)
+        let jobId = try #require(try await fleet.decisions.list(meet: "m", limit: 1).first).jobId
+        var environment = fleet.environment
+        environment["REFVISION_DRAIN_SECONDS"] = "0"
+        let worker = try Subprocess(workerArguments(fleet, visibility: 300), environment: environment, logs: fleet.temp, name: "w")
+        try await waitForProcessing(fleet, jobId: jobId)
+        worker.signal(SIGTERM)
+        let status = await worker.wait(seconds: 60)
+        #expect(status == 0, "\(worker.errorText.suffix(1000))")
+        let record = try #require(try await fleet.decisions.get(jobId: jobId))
+        if record.state == .processing {
+            // Released: no lease, and the message is visible at once (not after the 300 s timeout).
+            #expect(record.lease == nil)
+            #expect(try await fleet.jobs.depth().visible == 1)
+            #expect(worker.errorText.contains("released"))
+        } else {
+            // The job was already past the point of no return (recording) when the signal came.
+            #expect(record.state == .judged)
+        }
+    }
+}

@@ -351,14 +351,21 @@ public final class Worker: Service, Sendable {
             if drainDeadline == nil && (Task.isShuttingDownGracefully || Task.isCancelled) {
                 let fraction = progress.value
                 let elapsed = box.elapsed
-                // Remaining time estimated from progress so far (the replay pass adds about half again).
-                let estimate = fraction > 0.05 ? elapsed / fraction * (1.5 - fraction) : Double.infinity
-                if estimate > configuration.drainSeconds {
+                // Remaining time estimated from the progress so far (the replay pass adds about half
+                // again). Without enough progress to tell, try to finish and release at the deadline.
+                let estimate = fraction > 0.05 ? elapsed / fraction * (1.5 - fraction) : nil
+                if let estimate, estimate > configuration.drainSeconds {
                     logger.notice("shutting down: the job would not finish in time; releasing it",
-                                  metadata: ["estimatedSeconds": "\(estimate.isFinite ? String(format: "%.0f", estimate) : "unknown")"])
+                                  metadata: ["estimatedSeconds": "\(String(format: "%.0f", estimate))"])
                     return nil
                 }
-                logger.notice("shutting down: finishing the running job first", metadata: ["estimatedSeconds": "\(String(format: "%.0f", estimate))"])
+                if configuration.drainSeconds <= 0 {
+                    logger.notice("shutting down with no drain time; releasing the job")
+                    return nil
+                }
+                logger.notice("shutting down: finishing the running job first",
+                              metadata: ["estimatedSeconds": "\(estimate.map { String(format: "%.0f", $0) } ?? "unknown")",
+                                         "drainSeconds": "\(configuration.drainSeconds)"])
                 drainDeadline = .now + .seconds(configuration.drainSeconds)
             }
             if let drainDeadline, ContinuousClock.now > drainDeadline {

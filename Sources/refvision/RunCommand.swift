@@ -68,7 +68,8 @@ struct RunCommand: AsyncParsableCommand {
         env["REFVISION_HEARTBEAT_FILE"] = env["REFVISION_HEARTBEAT_FILE"] ?? (root as NSString).appendingPathComponent("heartbeat")
         let logger = Logger(label: "refvision.run")
 
-        print("refvision run: watching \((root as NSString).appendingPathComponent("raw")) with \(workers) worker slot(s)")
+        FileHandle.standardOutput.write(Data(
+            "refvision run: watching \((root as NSString).appendingPathComponent("raw")) with \(workers) worker slot(s)\n".utf8))
         let dispatcher = try makeDispatcher(ports, logger: Logger(label: "refvision.dispatcher"), environment: env, embeddedWorkers: workers)
         let worker = try makeWorker(ports, slots: workers, visibilityTimeout: visibilityTimeout,
                                     logger: Logger(label: "refvision.worker"), environment: env)

@@ -1,10 +1,11 @@
 # refvision — the two commands of the README, plus the benchmark.
-#   make run    installs what is missing, builds (release), runs the main job on the sample videos
+#   make run    installs what is missing, builds (release), runs the fleet (embedded) on the sample videos
 #   make test   installs what is missing, starts moto_server on 127.0.0.1, runs every test, stops it
 #   make bench  speed/memory against the official MediaPipe Python solution, measured in the same run
 SHELL := /bin/bash
 SAMPLES ?= .deps/media/samples
 OUT ?= out
+DATA ?= var
 SWIFT_BUILD_FLAGS ?=
 
 .PHONY: run test bench bootstrap build release samples clean
@@ -22,7 +23,7 @@ samples: bootstrap
 	@scripts/samples "$(SAMPLES)"
 
 run: release samples
-	@scripts/run-samples "$(SAMPLES)" "$(OUT)"
+	@scripts/run-samples "$(SAMPLES)" "$(DATA)"
 
 test: bootstrap
 	@scripts/test
@@ -31,4 +32,4 @@ bench: release
 	@scripts/bench
 
 clean:
-	rm -rf .build $(OUT)
+	rm -rf .build $(OUT) $(DATA)

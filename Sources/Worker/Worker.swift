@@ -2,6 +2,7 @@ import AWS
 import Fleet
 import Foundation
 import Logging
+import Pose
 import ServiceLifecycle
 import ServiceSupport
 
@@ -487,8 +488,4 @@ final class BusyCounter: @unchecked Sendable {
     private var count = 0
     func enter() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
     func leave() -> Int { lock.lock(); defer { lock.unlock() }; count -= 1; return count }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

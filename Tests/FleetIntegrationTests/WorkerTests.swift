@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Testing
 import TestSupport
+import AWS
 import Worker
 
 func makeWorker(_ fleet: TestFleet, judge: any LiftJudge = sharedJudge, visibility: Int = TestFleet.jobsVisibility) -> Worker {
@@ -101,6 +102,39 @@ struct WorkerTests {
         // conditional write makes the duplicate harmless.
         #expect(try await fleet.drain(fleet.results).count == 1)
         #expect(try await fleet.jobs.depth().total == 0)
+    }
+
+    /// Records what the worker asks of the ECS agent and the EMF lines it writes.
+    final class Recorder: TaskProtector, @unchecked Sendable {
+        let lock = NSLock()
+        var protection: [Bool] = []
+        var lines: [String] = []
+        func setProtected(_ protected: Bool) async throws { lock.withLock { protection.append(protected) } }
+        func line(_ text: String) { lock.lock(); lines.append(text); lock.unlock() }
+    }
+
+    @Test func protectionIsOnWhileAJobRunsAndMetricsAreEMF() async throws {
+        let fleet = try await TestFleet.make(.embedded)
+        defer { Task { await fleet.close() } }
+        let message = try await queueJob(fleet, file: try LiftClips.garbage(in: fleet.temp), key: "m/a/squat-1.mp4")
+        let recorder = Recorder()
+        var configuration = WorkerConfiguration(annotatedBucket: fleet.annotatedBucket, scratchDirectory: fleet.temp.path("scratch"))
+        configuration.metricsNamespace = "RefvisionTest"
+        let worker = Worker(configuration: configuration, jobs: fleet.jobs, results: fleet.results, objects: fleet.objects,
+                            decisions: fleet.decisions, judges: [sharedJudge], protector: recorder,
+                            metrics: EMFWriter(sink: { recorder.line($0) }))
+        #expect(await worker.process(message) == .failed(kind: "undecodable"))
+        try await eventually("protection cleared", seconds: 5) { recorder.lock.withLock { recorder.protection.count == 2 } }
+        #expect(recorder.protection == [true, false])
+        let line = try #require(recorder.lines.first)
+        let emf = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(emf["Outcome"] as? String == "failed")
+        #expect(emf["FailureKind"] as? String == "undecodable")
+        #expect(emf["Jobs"] as? Double == 1)
+        let aws = try #require(emf["_aws"] as? [String: Any])
+        let directives = try #require(aws["CloudWatchMetrics"] as? [[String: Any]])
+        #expect(directives.first?["Namespace"] as? String == "RefvisionTest")
+        #expect((emf["DownloadSeconds"] as? Double ?? -1) >= 0)
     }
 
     @Test(arguments: Backend.available)

@@ -97,7 +97,11 @@ struct AWSConformanceTests {
         let suite = DecisionStoreConformance(make: { DynamoDecisionStore(dynamo: dynamo, table: table) })
         try await suite.createIsConditional()
         try await suite.updateIsConditional()
-        try await suite.concurrentModifyIncrementsExactly()
+        // Not `concurrentModifyIncrementsExactly`: moto's threaded server checks a ConditionExpression and
+        // writes the item without a lock between the two, so concurrent conditional writes can both pass
+        // there (seen: 29 of 30 increments under load). DynamoDB itself makes them atomic; the embedded
+        // store's atomicity, which is ours, is tested in Tests/EmbeddedTests. Sequential conditional
+        // writes (createIsConditional, updateIsConditional) run here.
         try await suite.listNewestFirstAndByMeet()
         }
     }

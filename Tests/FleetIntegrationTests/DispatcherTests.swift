@@ -11,7 +11,7 @@ func makeDispatcher(_ fleet: TestFleet, staleQueuedSeconds: TimeInterval = 900) 
     configuration.receiveWaitSeconds = 0
     configuration.staleQueuedSeconds = staleQueuedSeconds
     return Dispatcher(configuration: configuration, intake: fleet.intake, intakeDeadLetter: fleet.intakeDLQ, jobs: fleet.jobs,
-                      objects: fleet.objects, decisions: fleet.decisions)
+                      objects: fleet.objects, decisions: fleet.decisions, logger: quietLogger("refvision.dispatcher"))
 }
 
 /// Polls the intake queue until it is empty; returns the summed report.

@@ -12,7 +12,14 @@ func makeWorker(_ fleet: TestFleet, judge: any LiftJudge = sharedJudge, visibili
     configuration.receiveWaitSeconds = 1
     configuration.visibilityTimeoutSeconds = visibility
     return Worker(configuration: configuration, jobs: fleet.jobs, results: fleet.results, objects: fleet.objects,
-                  decisions: fleet.decisions, judges: [judge])
+                  decisions: fleet.decisions, judges: [judge], logger: quietLogger("refvision.worker"))
+}
+
+/// Service logs at error level only (the outcomes are asserted; the logs would drown the test output).
+func quietLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .error
+    return logger
 }
 
 /// One model for the whole test process (loading it takes a second).
@@ -101,6 +108,24 @@ struct WorkerTests {
         // The result is re-sent (the first holder might have died before sending it); the notifier's
         // conditional write makes the duplicate harmless.
         #expect(try await fleet.drain(fleet.results).count == 1)
+        #expect(try await fleet.jobs.depth().total == 0)
+    }
+
+    @Test(arguments: Backend.available)
+    func heartbeatsKeepALongJobHiddenFromOtherWorkers(backend: Backend) async throws {
+        // A 2 s visibility timeout and a job that takes longer: without heartbeats (every 2/3 s… here 1 s)
+        // the message would reappear mid-job.
+        let fleet = try await TestFleet.make(backend, jobsVisibility: 2)
+        defer { Task { await fleet.close() } }
+        let message = try await queueJob(fleet, file: try LiftClips.goodSquat(in: fleet.temp), key: "m/h/squat-1.mp4")
+        let worker = makeWorker(fleet, visibility: 2)
+        let job = Task { await worker.process(message) }
+        var stolen = 0
+        while !(try await fleet.decisions.get(jobId: try JobMessage.parse(message.body).jobId)?.state.isTerminal ?? false) {
+            stolen += try await fleet.jobs.receive(maxMessages: 1, waitSeconds: 1, visibilityTimeout: 1).count
+        }
+        #expect(await job.value == .judged(decision: "good_lift"))
+        #expect(stolen == 0)
         #expect(try await fleet.jobs.depth().total == 0)
     }
 

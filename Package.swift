@@ -89,6 +89,10 @@ let package = Package(
         ]),
         // The ports on AWS: SQS, S3, DynamoDB (plus ECS/CloudWatch for the scaling metrics).
         .target(name: "FleetAWS", dependencies: ["Fleet", "AWS"]),
+        // Signed replay links that outlive role credentials: HMAC-SHA256 tokens (job, expiry, key id) with
+        // key rotation and constant-time verification. Pure Swift. (Issue 7 builds the notifier and the
+        // replay service on it.)
+        .target(name: "ReplayLinks", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // What every long-running service shares: heartbeat file, JSON log lines.
         .target(name: "ServiceSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Intake events → one job per object version.
@@ -125,6 +129,7 @@ let package = Package(
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
         .testTarget(name: "ScalingTests", dependencies: ["Scaling"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Judging"]),
+        .testTarget(name: "ReplayLinksTests", dependencies: ["ReplayLinks"]),
         // The ports' shared conformance suites (SQS/S3/DynamoDB semantics), run on both backends.
         .target(name: "PortConformance", dependencies: ["Fleet"], path: "Tests/PortConformance"),
         .testTarget(name: "EmbeddedTests", dependencies: ["Embedded", "Fleet", "PortConformance"]),

@@ -110,34 +110,17 @@ struct BenchFleetCommand: AsyncParsableCommand {
         print(String(decoding: try encoder.encode(result), as: UTF8.self))
     }
 
-    /// A fresh fleet on moto: queues with DLQs, buckets, the table.
+    /// A fresh fleet on moto (`FleetResources`).
     static func motoFleet(endpoint: String, logger: Logger) async throws -> FleetPorts {
         let name = "bench" + UUID().uuidString.prefix(6).lowercased()
         let configuration = try AWSConfiguration.local(endpoint: endpoint, region: "us-east-1")
         let client = AWSClient(configuration: configuration, credentialProvider: StaticCredentialProvider(
             AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing")), logger: logger)
-        let sqs = SQSClient(client: client)
-        var urls: [String: String] = [:]
-        for base in ["intake", "jobs", "results"] {
-            let dlq = try await sqs.createQueue(name: "\(name)-\(base)-dlq")
-            let arn = try await sqs.getQueueAttributes(queueURL: dlq, names: ["QueueArn"])["QueueArn"] ?? ""
-            urls[base] = try await sqs.createQueue(name: "\(name)-\(base)", attributes: [
-                "VisibilityTimeout": "300", "RedrivePolicy": #"{"deadLetterTargetArn":"\#(arn)","maxReceiveCount":3}"#,
-            ])
-        }
-        let s3 = S3Client(client: client)
-        try await s3.createBucket("\(name)-raw")
-        try await s3.createBucket("\(name)-annotated")
-        try await DynamoDBClient(client: client).createTable(
-            name: "\(name)-state", partitionKey: DynamoDBKey("pk", .string), sortKey: DynamoDBKey("sk", .string),
-            indexes: [.init(name: "ByMeet", partitionKey: DynamoDBKey("meetId", .string), sortKey: DynamoDBKey("createdAt", .string))])
+        let resources = try await FleetResources.create(client: client, name: name)
         try await client.shutdown()
-        let environment = [
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-            "REFVISION_INTAKE_QUEUE_URL": urls["intake"]!, "REFVISION_JOBS_QUEUE_URL": urls["jobs"]!,
-            "REFVISION_RESULTS_QUEUE_URL": urls["results"]!, "REFVISION_RAW_BUCKET": "\(name)-raw",
-            "REFVISION_ANNOTATED_BUCKET": "\(name)-annotated", "REFVISION_TABLE": "\(name)-state",
-        ]
-        return try await FleetPorts.openAWS(jobsURL: urls["jobs"]!, logger: logger, environment: environment)
+        var environment = resources.environment
+        environment.merge(["AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_REGION": "us-east-1"]) { _, new in new }
+        return try await FleetPorts.openAWS(jobsURL: resources.jobsQueueURL, logger: logger, environment: environment)
     }
 }

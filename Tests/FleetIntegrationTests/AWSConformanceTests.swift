@@ -12,13 +12,7 @@ import TestSupport
 @Suite("Ports on AWS (moto): the shared conformance suites", .serialized,
        .enabled(if: Backend.motoEndpoint != nil, "needs moto_server (make test starts it)"))
 struct AWSConformanceTests {
-    static func client() throws -> AWSClient {
-        var configuration = try AWSConfiguration.local(endpoint: Backend.motoEndpoint!, region: "us-east-1")
-        configuration.retry = AWSRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), throttlingBaseDelay: .milliseconds(10),
-                                             maxBackoff: .milliseconds(100))
-        return AWSClient(configuration: configuration,
-                         credentialProvider: StaticCredentialProvider(AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing")))
-    }
+    static func client() throws -> AWSClient { try TestFleet.motoClient() }
 
     /// Logical queue names → moto queue URLs (names are unique per test already).
     final class Registry: @unchecked Sendable {

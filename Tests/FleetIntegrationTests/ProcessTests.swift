@@ -53,6 +53,25 @@ struct ProcessTests {
         }
     }
 
+    /// Uploads the squat clip under `key`, dispatches it and returns its job id.
+    func dispatchClip(_ fleet: TestFleet, key: String) async throws -> String {
+        try await fleet.upload(try LiftClips.goodSquat(in: fleet.temp), key: key)
+        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.rawBucket, key: key))
+        _ = try await dispatchAll(makeDispatcher(fleet), fleet)
+        #expect(try await fleet.jobs.depth().visible == 1)
+        return try #require(try await fleet.decisions.list(meet: "m", limit: 1).first).jobId
+    }
+
+    /// Starts a worker on the fleet with `REFVISION_DRAIN_SECONDS = drain`, waits until it holds `jobId`, sends SIGTERM.
+    func stopMidJob(_ fleet: TestFleet, jobId: String, drain: Int, visibility: Int) async throws -> Subprocess {
+        var environment = fleet.environment
+        environment["REFVISION_DRAIN_SECONDS"] = String(drain)
+        let worker = try Subprocess(workerArguments(fleet, visibility: visibility), environment: environment, logs: fleet.temp, name: "w")
+        try await waitForProcessing(fleet, jobId: jobId)
+        worker.signal(SIGTERM)
+        return worker
+    }
+
     func workerArguments(_ fleet: TestFleet, visibility: Int) -> [String] {
         ["worker"] + fleet.backendArguments + ["--visibility-timeout", String(visibility)]
     }
@@ -62,11 +81,7 @@ struct ProcessTests {
         let visibility = 6
         let fleet = try await TestFleet.make(backend, jobsVisibility: visibility)
         defer { Task { await fleet.close() } }
-        let clip = try LiftClips.goodSquat(in: fleet.temp)
-        try await fleet.upload(clip, key: "m/a/squat-1.mp4")
-        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.rawBucket, key: "m/a/squat-1.mp4"))
-        _ = try await dispatchAll(makeDispatcher(fleet), fleet)
-        let jobId = try #require(try await fleet.decisions.list(meet: "m", limit: 1).first).jobId
+        let jobId = try await dispatchClip(fleet, key: "m/a/squat-1.mp4")
         var environment = fleet.environment
         environment["REFVISION_RECEIVE_WAIT_SECONDS"] = "1"
 
@@ -97,15 +112,8 @@ struct ProcessTests {
     func sigtermMidJobFinishesTheJobWhenItFits(backend: Backend) async throws {
         let fleet = try await TestFleet.make(backend)
         defer { Task { await fleet.close() } }
-        try await fleet.upload(try LiftClips.goodSquat(in: fleet.temp), key: "m/b/squat-2.mp4")
-        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.rawBucket, key: "m/b/squat-2.mp4"))
-        _ = try await dispatchAll(makeDispatcher(fleet), fleet)
-        let jobId = try #require(try await fleet.decisions.list(meet: "m", limit: 1).first).jobId
-        var environment = fleet.environment
-        environment["REFVISION_DRAIN_SECONDS"] = "120"
-        let worker = try Subprocess(workerArguments(fleet, visibility: 60), environment: environment, logs: fleet.temp, name: "w")
-        try await waitForProcessing(fleet, jobId: jobId)
-        worker.signal(SIGTERM)
+        let jobId = try await dispatchClip(fleet, key: "m/b/squat-2.mp4")
+        let worker = try await stopMidJob(fleet, jobId: jobId, drain: 120, visibility: 60)
         let status = await worker.wait(seconds: 150)
         #expect(status == 0, "\(worker.errorText.suffix(1000))")
         let record = try #require(try await fleet.decisions.get(jobId: jobId))
@@ -118,15 +126,8 @@ struct ProcessTests {
     func sigtermMidJobReleasesAJobThatWouldNotFit(backend: Backend) async throws {
         let fleet = try await TestFleet.make(backend)
         defer { Task { await fleet.close() } }
-        try await fleet.upload(try LiftClips.goodSquat(in: fleet.temp), key: "m/c/squat-3.mp4")
-        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.rawBucket, key: "m/c/squat-3.mp4"))
-        _ = try await dispatchAll(makeDispatcher(fleet), fleet)
-        let jobId = try #require(try await fleet.decisions.list(meet: "m", limit: 1).first).jobId
-        var environment = fleet.environment
-        environment["REFVISION_DRAIN_SECONDS"] = "0"
-        let worker = try Subprocess(workerArguments(fleet, visibility: 300), environment: environment, logs: fleet.temp, name: "w")
-        try await waitForProcessing(fleet, jobId: jobId)
-        worker.signal(SIGTERM)
+        let jobId = try await dispatchClip(fleet, key: "m/c/squat-3.mp4")
+        let worker = try await stopMidJob(fleet, jobId: jobId, drain: 0, visibility: 300)
         let status = await worker.wait(seconds: 60)
         #expect(status == 0, "\(worker.errorText.suffix(1000))")
         let record = try #require(try await fleet.decisions.get(jobId: jobId))

@@ -66,51 +66,42 @@ struct TestFleet: Sendable {
                 client: nil, requests: nil)
         case .moto:
             guard let endpoint = Backend.motoEndpoint else { throw FleetTestError.motoNotConfigured }
-            var configuration = try AWSConfiguration.local(endpoint: endpoint, region: "us-east-1")
-            configuration.retry = AWSRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), throttlingBaseDelay: .milliseconds(10),
-                                                 maxBackoff: .milliseconds(100))
-            let client = AWSClient(configuration: configuration, credentialProvider: StaticCredentialProvider(
-                AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing")))
+            let client = try motoClient()
             let sqs = SQSClient(client: client)
-            let s3 = S3Client(client: client)
-            let dynamo = DynamoDBClient(client: client)
-            let name = "rv" + UUID().uuidString.prefix(8).lowercased()
-            func queuePair(_ base: String, visibility: Int, maxReceive: Int) async throws -> (SQSJobQueue, SQSJobQueue) {
-                let dlqURL = try await sqs.createQueue(name: "\(name)-\(base)-dlq")
-                let dlqArn = try await sqs.getQueueAttributes(queueURL: dlqURL, names: ["QueueArn"])["QueueArn"] ?? ""
-                let policy = #"{"deadLetterTargetArn":"\#(dlqArn)","maxReceiveCount":\#(maxReceive)}"#
-                let url = try await sqs.createQueue(name: "\(name)-\(base)", attributes: [
-                    "VisibilityTimeout": String(visibility), "RedrivePolicy": policy,
-                ])
-                return (SQSJobQueue(sqs: sqs, queueURL: url), SQSJobQueue(sqs: sqs, queueURL: dlqURL))
+            let resources = try await FleetResources.create(
+                client: client, name: "rv" + UUID().uuidString.prefix(8).lowercased(), jobsVisibility: jobsVisibility,
+                jobsMaxReceive: jobsMaxReceive)
+            func pair(_ url: String) async throws -> (SQSJobQueue, SQSJobQueue) {
+                let queue = SQSJobQueue(sqs: sqs, queueURL: url)
+                guard let dlq = try await queue.deadLetterQueue() else { throw FleetTestError.motoNotConfigured }
+                return (queue, dlq)
             }
-            let (intake, intakeDLQ) = try await queuePair("intake", visibility: 60, maxReceive: 5)
-            let (jobs, jobsDLQ) = try await queuePair("jobs", visibility: jobsVisibility, maxReceive: jobsMaxReceive)
-            let (results, _) = try await queuePair("results", visibility: 60, maxReceive: 5)
-            let raw = "\(name)-raw", annotated = "\(name)-annotated"
-            try await s3.createBucket(raw)
-            try await s3.createBucket(annotated)
-            let table = "\(name)-state"
-            try await dynamo.createTable(
-                name: table, partitionKey: DynamoDBKey("pk", .string), sortKey: DynamoDBKey("sk", .string),
-                indexes: [
-                    .init(name: "ByMeet", partitionKey: DynamoDBKey("meetId", .string), sortKey: DynamoDBKey("createdAt", .string)),
-                    .init(name: "ByAthlete", partitionKey: DynamoDBKey("athleteId", .string), sortKey: DynamoDBKey("createdAt", .string)),
-                ])
+            let (intake, intakeDLQ) = try await pair(resources.intakeQueueURL)
+            let (jobs, jobsDLQ) = try await pair(resources.jobsQueueURL)
+            let results = SQSJobQueue(sqs: sqs, queueURL: resources.resultsQueueURL)
+            environment.merge(resources.environment) { _, new in new }
             environment.merge([
                 "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-                "REFVISION_INTAKE_QUEUE_URL": intake.queueURL, "REFVISION_JOBS_QUEUE_URL": jobs.queueURL,
-                "REFVISION_RESULTS_QUEUE_URL": results.queueURL, "REFVISION_RAW_BUCKET": raw,
-                "REFVISION_ANNOTATED_BUCKET": annotated, "REFVISION_TABLE": table,
             ]) { _, new in new }
             environment.removeValue(forKey: "AWS_PROFILE")
             return TestFleet(
                 backend: backend, intake: intake, intakeDLQ: intakeDLQ, jobs: jobs, jobsDLQ: jobsDLQ, results: results,
-                objects: S3ObjectStore(s3: s3), decisions: DynamoDecisionStore(dynamo: dynamo, table: table), rawBucket: raw,
-                annotatedBucket: annotated, temp: temp, environment: environment, backendArguments: [], client: client,
-                requests: client.requests)
+                objects: S3ObjectStore(s3: S3Client(client: client)),
+                decisions: DynamoDecisionStore(dynamo: DynamoDBClient(client: client), table: resources.table),
+                rawBucket: resources.rawBucket, annotatedBucket: resources.annotatedBucket, temp: temp, environment: environment,
+                backendArguments: [], client: client, requests: client.requests)
         }
+    }
+
+    /// A client for the shared moto, with fast retries.
+    static func motoClient() throws -> AWSClient {
+        guard let endpoint = Backend.motoEndpoint else { throw FleetTestError.motoNotConfigured }
+        var configuration = try AWSConfiguration.local(endpoint: endpoint, region: "us-east-1")
+        configuration.retry = AWSRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), throttlingBaseDelay: .milliseconds(10),
+                                             maxBackoff: .milliseconds(100))
+        return AWSClient(configuration: configuration, credentialProvider: StaticCredentialProvider(
+            AWSCredentials(accessKeyId: "testing", secretAccessKey: "testing")))
     }
 
     func close() async {

@@ -253,7 +253,10 @@ public final class Worker: Service, Sendable {
             let progress = ProgressBox()
             let judged = try await judgeOnThread(judges[slot], video: input, lift: job.lift, replay: replay, progress: progress,
                                                  lease: lease, logger: logger)
-            guard let judged else { return try await release(message: message, lease: lease, logger: logger) }
+            guard let judged else {
+                await stop(heartbeatTask)
+                return try await release(message: message, lease: lease, logger: logger)
+            }
             timings["JudgeSeconds"] = (ContinuousClock.now - t1).seconds
             let t2 = ContinuousClock.now
             try await objects.upload(
@@ -265,6 +268,7 @@ public final class Worker: Service, Sendable {
             result = .failure(failure)
         } catch {
             // Transient: clear the lease so the redelivered message can start at once, then back off.
+            await stop(heartbeatTask)
             var failed = lease.current
             failed.lease = nil
             failed.leaseUntil = nil
@@ -277,7 +281,9 @@ public final class Worker: Service, Sendable {
             throw error
         }
 
-        // Record the decision, conditional on still holding the lease.
+        // Record the decision, conditional on still holding the lease. The heartbeat is stopped first
+        // (and an update it has in flight awaited), so the two never race on the record's revision.
+        await stop(heartbeatTask)
         var decided = lease.current
         guard decided.lease == token else {
             logger.warning("lease lost before recording; another worker owns the job now")
@@ -301,7 +307,6 @@ public final class Worker: Service, Sendable {
             decided.failure = failure.kind
             decided.reason = failure.message
         }
-        heartbeatTask.cancel()
         do {
             try await decisions.update(decided, expectedRevision: lease.current.revision)
             decided.revision = lease.current.revision + 1
@@ -390,23 +395,33 @@ public final class Worker: Service, Sendable {
         return .released
     }
 
-    /// Extends the message's visibility and the lease every heartbeat until cancelled.
+    /// Cancels the heartbeat and waits for it to finish what it was doing.
+    func stop(_ heartbeat: Task<Void, Never>) async {
+        heartbeat.cancel()
+        await heartbeat.value
+    }
+
+    /// Extends the message's visibility and the lease every heartbeat until cancelled. Cancellation only
+    /// interrupts the wait between beats: a beat runs in its own task, so a cancelled heartbeat never
+    /// leaves a lease update half-done with its outcome unknown.
     func keepAlive(message: QueueMessage, lease: LeaseBox, token: String, logger: Logger) async {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .seconds(configuration.heartbeatInterval))
             } catch { return }
             heartbeat?.beat()
-            do {
+            let beat = Task { [self] in
                 try await jobs.changeVisibility(receiptHandle: message.receiptHandle, seconds: configuration.visibilityTimeoutSeconds)
                 var extended = lease.current
                 guard extended.lease == token else { return }
                 extended.leaseUntil = Date().addingTimeInterval(Double(configuration.visibilityTimeoutSeconds))
                 extended.updatedAt = Date()
-                if Task.isCancelled { return }
                 try await decisions.update(extended, expectedRevision: extended.revision)
                 lease.set(extended, revision: extended.revision + 1)
                 logger.debug("heartbeat: visibility and lease extended")
+            }
+            do {
+                try await beat.value
             } catch {
                 logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             }

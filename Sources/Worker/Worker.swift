@@ -130,7 +130,8 @@ public final class Worker: Service, Sendable {
             heartbeat?.beat()
             do {
                 let messages = try await cancelWhenGracefulShutdown { [jobs, configuration] in
-                    try await jobs.receive(maxMessages: 1, waitSeconds: configuration.receiveWaitSeconds, visibilityTimeout: nil)
+                    try await jobs.receive(maxMessages: 1, waitSeconds: configuration.receiveWaitSeconds,
+                                       visibilityTimeout: configuration.visibilityTimeoutSeconds)
                 }
                 for message in messages {
                     _ = await process(message, slot: slot)

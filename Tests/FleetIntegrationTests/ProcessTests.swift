@@ -109,6 +109,28 @@ struct ProcessTests {
     }
 
     @Test(arguments: Backend.available)
+    func theDispatcherServiceQueuesJobsKeepsItsHeartbeatAndStopsOnSigterm(backend: Backend) async throws {
+        let fleet = try await TestFleet.make(backend)
+        defer { Task { await fleet.close() } }
+        try await fleet.upload(try fakeVideo(fleet.temp, "d.mp4"), key: "m/d/squat-1.mp4")
+        let dispatcher = try Subprocess(["dispatcher"] + fleet.backendArguments, environment: fleet.environment, logs: fleet.temp, name: "d")
+        try await fleet.intake.send(body: "garbage")
+        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.rawBucket, key: "m/d/squat-1.mp4"))
+        try await eventually("a job queued by the dispatcher process", seconds: 60) { try await fleet.jobs.depth().visible == 1 }
+        try await eventually("the bad body in the intake DLQ", seconds: 30) { try await fleet.intakeDLQ.depth().visible == 1 }
+        let heartbeat = try #require(fleet.environment["REFVISION_HEARTBEAT_FILE"])
+        let (healthy, _, _) = try await refvision(["health", "--heartbeat", heartbeat, "--max-age", "60"], temp: fleet.temp)
+        #expect(healthy == 0)
+        // SIGTERM ends the 20 s long poll at once.
+        let started = Date()
+        dispatcher.signal(SIGTERM)
+        let status = await dispatcher.wait(seconds: 30)
+        #expect(status == 0, "\(dispatcher.errorText.suffix(1000))")
+        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(dispatcher.errorText.contains("\"message\":\"dispatcher stopped\""))
+    }
+
+    @Test(arguments: Backend.available)
     func sigtermMidJobFinishesTheJobWhenItFits(backend: Backend) async throws {
         let fleet = try await TestFleet.make(backend)
         defer { Task { await fleet.close() } }

@@ -59,7 +59,8 @@ struct AWSConformanceTests {
         try await suite.redriveToDeadLetterQueue()
         try await suite.staleDeleteIsHarmless()
         try await suite.depthCounts()
-        try await suite.concurrentReceiversGetEachMessageOnce()
+        // At least once: SQS standard queues may deliver a message twice (seen on moto: 51 of 50).
+        try await suite.concurrentReceiversGetEachMessageOnce(exactlyOnce: false)
         }
         }
     }

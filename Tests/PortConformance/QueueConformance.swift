@@ -218,8 +218,10 @@ public struct QueueConformance: Sendable {
         #expect(try await queue.depth() == QueueDepth(visible: 1, inFlight: 1, delayed: 1))
     }
 
-    /// Several receivers over two connections: every message is delivered exactly once while invisible.
-    public func concurrentReceiversGetEachMessageOnce() async throws {
+    /// Several receivers over two connections: every message is delivered, and — where the queue promises
+    /// it (`exactlyOnce`, the embedded queue) — exactly once while invisible. SQS standard queues promise
+    /// at-least-once only: a message can come twice even while invisible (moto shows it under load).
+    public func concurrentReceiversGetEachMessageOnce(exactlyOnce: Bool = true) async throws {
         let name = Self.uniqueName("concurrent")
         let queue = try await make(name, QueueOptions(visibilityTimeout: 120))
         let other = try await reopen(name, QueueOptions(visibilityTimeout: 120))
@@ -245,7 +247,11 @@ public struct QueueConformance: Sendable {
             for try await part in group { all += part }
             return all
         }
-        #expect(bodies.count == 50)
+        if exactlyOnce {
+            #expect(bodies.count == 50)
+        } else {
+            #expect(bodies.count >= 50)
+        }
         #expect(Set(bodies).count == 50)
         #expect(try await queue.depth() == QueueDepth(visible: 0, inFlight: 50, delayed: 0))
     }

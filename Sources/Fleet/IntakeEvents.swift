@@ -52,7 +52,7 @@ public struct SubmitRequest: Codable, Sendable, Equatable {
             var detail: SubmitRequest
             enum CodingKeys: String, CodingKey { case version, source, detailType = "detail-type", time, detail }
         }
-        return try FleetJSON.string(Envelope(time: ISOTime.string(now), detail: self))
+        return try FleetJSON.string(Envelope(time: AWSDate.formatISO8601(now), detail: self))
     }
 }
 

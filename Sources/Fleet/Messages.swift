@@ -12,7 +12,7 @@ public enum FleetJSON {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(ISOTime.string(date))
+            try container.encode(AWSDate.formatISO8601(date))
         }
         return encoder
     }
@@ -32,20 +32,6 @@ public enum FleetJSON {
 
     public static func string<T: Encodable>(_ value: T) throws -> String {
         String(decoding: try encoder().encode(value), as: UTF8.self)
-    }
-}
-
-/// ISO-8601 in UTC with milliseconds, e.g. `2026-11-21T09:30:00.250Z` (sorts as text).
-public enum ISOTime {
-    public static func string(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let (y, mo, d, h, mi, s) = UTCCivil.components(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-        let millis = ((ms % 1000) + 1000) % 1000
-        func pad(_ v: Int64, _ n: Int) -> String {
-            let t = String(v)
-            return String(repeating: "0", count: max(0, n - t.count)) + t
-        }
-        return "\(pad(y, 4))-\(pad(mo, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(millis, 3))Z"
     }
 }
 

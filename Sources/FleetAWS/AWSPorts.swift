@@ -121,8 +121,8 @@ public struct DynamoDecisionStore: DecisionStore {
         var item = Self.key(record.jobId)
         item["revision"] = .number(record.revision)
         item["state"] = .s(record.state.rawValue)
-        item["createdAt"] = .s(ISOTime.string(record.createdAt))
-        item["updatedAt"] = .s(ISOTime.string(record.updatedAt))
+        item["createdAt"] = .s(AWSDate.formatISO8601(record.createdAt))
+        item["updatedAt"] = .s(AWSDate.formatISO8601(record.updatedAt))
         item["objectKey"] = .s(record.key)
         if let meet = record.meet, !meet.isEmpty { item["meetId"] = .s(meet) }
         if let athlete = record.athlete, !athlete.isEmpty { item["athleteId"] = .s(athlete) }

@@ -166,12 +166,19 @@ public final class PosePipeline: @unchecked Sendable {
 }
 
 /// A value shared between threads under a lock.
-final class LockedBox<Value>: @unchecked Sendable {
+public final class LockedBox<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var _value: Value
-    init(_ value: Value) { _value = value }
-    var value: Value {
+    public init(_ value: Value) { _value = value }
+    public var value: Value {
         get { lock.lock(); defer { lock.unlock() }; return _value }
         set { lock.lock(); _value = newValue; lock.unlock() }
+    }
+
+    /// Reads and changes the value in one step (e.g. increment and read).
+    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&_value)
     }
 }

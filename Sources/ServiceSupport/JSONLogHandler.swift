@@ -1,3 +1,4 @@
+import AWSSigner
 import Foundation
 import Logging
 
@@ -26,7 +27,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var object: [String: Any] = [
-            "time": ISO8601.now(),
+            "time": AWSDate.formatISO8601(Date()),
             "level": event.level.rawValue,
             "logger": label,
             "message": event.message.description,
@@ -49,14 +50,6 @@ public struct JSONLogHandler: LogHandler {
         case .stringConvertible(let c): return c.description
         case .array(let a): return a.map(json)
         case .dictionary(let d): return d.mapValues(json)
-        }
-    }
-
-    enum ISO8601 {
-        static func now() -> String {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            return formatter.string(from: Date())
         }
     }
 }

@@ -2,6 +2,7 @@ import AWS
 import Fleet
 import Foundation
 import Logging
+import Pipeline
 import Pose
 import ServiceLifecycle
 import ServiceSupport
@@ -86,7 +87,8 @@ public final class Worker: Service, Sendable {
     let metrics: EMFWriter?
     let heartbeat: Heartbeat?
     let logger: Logger
-    let busy = BusyCounter()
+    /// Jobs running now, across slots.
+    let busy = LockedBox(0)
     /// Called with each finished job (the embedded `run` prints decisions as they land).
     let onOutcome: @Sendable (JobMessage?, JobOutcome) -> Void
 
@@ -223,10 +225,10 @@ public final class Worker: Service, Sendable {
         }
         logger.info("job started", metadata: ["attempt": "\(mine.attempts)", "receiveCount": "\(message.receiveCount)"])
 
-        let lease = LeaseBox(mine)
-        if busy.enter() == 1, let protector { await setProtection(protector, true) }
+        let lease = LockedBox(mine)
+        if busy.withLock({ $0 += 1; return $0 }) == 1, let protector { await setProtection(protector, true) }
         defer {
-            if busy.leave() == 0, let protector { Task { await self.setProtection(protector, false) } }
+            if busy.withLock({ $0 -= 1; return $0 }) == 0, let protector { Task { await self.setProtection(protector, false) } }
         }
         let heartbeatTask = Task { [self] in
             await keepAlive(message: message, lease: lease, token: token, logger: logger)
@@ -251,9 +253,9 @@ public final class Worker: Service, Sendable {
             }
             timings["DownloadSeconds"] = (ContinuousClock.now - t0).seconds
             let t1 = ContinuousClock.now
-            let progress = ProgressBox()
+            let progress = LockedBox(0.0)
             let judged = try await judgeOnThread(judges[slot], video: input, lift: job.lift, replay: replay, progress: progress,
-                                                 lease: lease, logger: logger)
+                                                 logger: logger)
             guard let judged else {
                 await stop(heartbeatTask)
                 return try await release(message: message, lease: lease, logger: logger)
@@ -270,12 +272,12 @@ public final class Worker: Service, Sendable {
         } catch {
             // Transient: clear the lease so the redelivered message can start at once, then back off.
             await stop(heartbeatTask)
-            var failed = lease.current
+            var failed = lease.value
             failed.lease = nil
             failed.leaseUntil = nil
             failed.lastError = String("\(error)".prefix(500))
             failed.updatedAt = Date()
-            if (try? await decisions.update(failed, expectedRevision: failed.revision)) != nil { lease.set(failed, revision: failed.revision + 1) }
+            if (try? await decisions.update(failed, expectedRevision: failed.revision)) != nil { lease.withLock { $0 = failed; $0.revision += 1 } }
             let backoff = min(300, 30 << min(4, max(0, message.receiveCount - 1)))
             try? await jobs.changeVisibility(receiptHandle: message.receiptHandle, seconds: backoff)
             metrics.map { emit($0, job: job, outcome: "retry", failureKind: "transient", timings: timings, started: started) }
@@ -285,7 +287,7 @@ public final class Worker: Service, Sendable {
         // Record the decision, conditional on still holding the lease. The heartbeat is stopped first
         // (and an update it has in flight awaited), so the two never race on the record's revision.
         await stop(heartbeatTask)
-        var decided = lease.current
+        var decided = lease.value
         guard decided.lease == token else {
             logger.warning("lease lost before recording; another worker owns the job now")
             return .heldElsewhere
@@ -309,8 +311,8 @@ public final class Worker: Service, Sendable {
             decided.reason = failure.message
         }
         do {
-            try await decisions.update(decided, expectedRevision: lease.current.revision)
-            decided.revision = lease.current.revision + 1
+            try await decisions.update(decided, expectedRevision: lease.value.revision)
+            decided.revision = lease.value.revision + 1
         } catch FleetError.conditionFailed {
             logger.warning("decision not recorded: the job changed hands meanwhile")
             return .heldElsewhere
@@ -344,20 +346,22 @@ public final class Worker: Service, Sendable {
 
     /// Runs the judge on its own thread (it blocks for seconds). Returns nil when the worker is shutting
     /// down and the job will not finish within the drain time: the caller releases it.
-    func judgeOnThread(_ judge: any LiftJudge, video: String, lift: String?, replay: String, progress: ProgressBox,
-                       lease: LeaseBox, logger: Logger) async throws -> JudgedLift? {
-        let box = ResultBox()
+    func judgeOnThread(_ judge: any LiftJudge, video: String, lift: String?, replay: String, progress: LockedBox<Double>,
+                       logger: Logger) async throws -> JudgedLift? {
+        let box = LockedBox<Result<JudgedLift, any Error>?>(nil)
+        let started = ContinuousClock.now
         let thread = Thread {
-            box.finish(Result { try judge.judge(video: video, lift: lift, replayPath: replay, progress: { progress.value = $0 }) })
+            let result = Result { try judge.judge(video: video, lift: lift, replayPath: replay, progress: { progress.value = $0 }) }
+            box.value = result
         }
         thread.stackSize = 8 << 20
         thread.start()
         var drainDeadline: ContinuousClock.Instant?
         while true {
-            if let result = box.result { return try result.get() }
+            if let result = box.value { return try result.get() }
             if drainDeadline == nil && (Task.isShuttingDownGracefully || Task.isCancelled) {
                 let fraction = progress.value
-                let elapsed = box.elapsed
+                let elapsed = (ContinuousClock.now - started).seconds
                 // Remaining time estimated from the progress so far (the replay pass adds about half
                 // again). Without enough progress to tell, try to finish and release at the deadline.
                 let estimate = fraction > 0.05 ? elapsed / fraction * (1.5 - fraction) : nil
@@ -384,8 +388,8 @@ public final class Worker: Service, Sendable {
     }
 
     /// Gives the job back at once (visibility 0, lease cleared) so another worker starts it.
-    func release(message: QueueMessage, lease: LeaseBox, logger: Logger) async throws -> JobOutcome {
-        var released = lease.current
+    func release(message: QueueMessage, lease: LockedBox<DecisionRecord>, logger: Logger) async throws -> JobOutcome {
+        var released = lease.value
         released.lease = nil
         released.leaseUntil = nil
         released.lastError = "released on shutdown"
@@ -405,7 +409,7 @@ public final class Worker: Service, Sendable {
     /// Extends the message's visibility and the lease every heartbeat until cancelled. Cancellation only
     /// interrupts the wait between beats: a beat runs in its own task, so a cancelled heartbeat never
     /// leaves a lease update half-done with its outcome unknown.
-    func keepAlive(message: QueueMessage, lease: LeaseBox, token: String, logger: Logger) async {
+    func keepAlive(message: QueueMessage, lease: LockedBox<DecisionRecord>, token: String, logger: Logger) async {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .seconds(configuration.heartbeatInterval))
@@ -413,12 +417,12 @@ public final class Worker: Service, Sendable {
             heartbeat?.beat()
             let beat = Task { [self] in
                 try await jobs.changeVisibility(receiptHandle: message.receiptHandle, seconds: configuration.visibilityTimeoutSeconds)
-                var extended = lease.current
+                var extended = lease.value
                 guard extended.lease == token else { return }
                 extended.leaseUntil = Date().addingTimeInterval(Double(configuration.visibilityTimeoutSeconds))
                 extended.updatedAt = Date()
                 try await decisions.update(extended, expectedRevision: extended.revision)
-                lease.set(extended, revision: extended.revision + 1)
+                lease.withLock { $0 = extended; $0.revision += 1 }
                 logger.debug("heartbeat: visibility and lease extended")
             }
             do {
@@ -452,56 +456,4 @@ public final class Worker: Service, Sendable {
         try? writer.write(EMFRecord(namespace: configuration.metricsNamespace, dimensions: dimensions, dimensionSets: sets, metrics: metrics,
                                     properties: ["jobId": .string(job.jobId)]))
     }
-}
-
-// MARK: - Small thread-safe boxes
-
-final class LeaseBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var record: DecisionRecord
-    init(_ record: DecisionRecord) { self.record = record }
-    var current: DecisionRecord {
-        lock.lock()
-        defer { lock.unlock() }
-        return record
-    }
-    func set(_ next: DecisionRecord, revision: Int) {
-        lock.lock()
-        record = next
-        record.revision = revision
-        lock.unlock()
-    }
-}
-
-final class ProgressBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var fraction = 0.0
-    var value: Double {
-        get { lock.lock(); defer { lock.unlock() }; return fraction }
-        set { lock.lock(); fraction = newValue; lock.unlock() }
-    }
-}
-
-final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Result<JudgedLift, any Error>?
-    private let start = ContinuousClock.now
-    var result: Result<JudgedLift, any Error>? {
-        lock.lock()
-        defer { lock.unlock() }
-        return stored
-    }
-    var elapsed: Double { (ContinuousClock.now - start).seconds }
-    func finish(_ result: Result<JudgedLift, any Error>) {
-        lock.lock()
-        stored = result
-        lock.unlock()
-    }
-}
-
-final class BusyCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func enter() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
-    func leave() -> Int { lock.lock(); defer { lock.unlock() }; count -= 1; return count }
 }

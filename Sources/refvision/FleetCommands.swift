@@ -35,7 +35,7 @@ struct DecisionSummary: Codable, Equatable {
         athlete = record.athlete
         attempt = record.attempt
         attempts = record.attempts
-        updatedAt = ISOTime.string(record.updatedAt)
+        updatedAt = AWSDate.formatISO8601(record.updatedAt)
     }
 }
 
@@ -222,13 +222,13 @@ struct DLQCommand: AsyncParsableCommand {
                 if messages.isEmpty && !json { print("\(choice.queue)-dlq is empty") }
                 for m in messages {
                     if json {
-                        let line: [String: Any] = ["messageId": m.messageId, "sentAt": ISOTime.string(m.sentAt),
+                        let line: [String: Any] = ["messageId": m.messageId, "sentAt": AWSDate.formatISO8601(m.sentAt),
                                                    "receiveCount": m.receiveCount, "attributes": m.attributes, "body": m.body]
                         let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
                         print(String(decoding: data, as: UTF8.self))
                     } else {
                         let reason = m.attributes["reason"].map { " — \($0)" } ?? ""
-                        print("\(m.messageId)  \(ISOTime.string(m.sentAt))  \(m.body.prefix(80).replacingOccurrences(of: "\n", with: " "))\(reason)")
+                        print("\(m.messageId)  \(AWSDate.formatISO8601(m.sentAt))  \(m.body.prefix(80).replacingOccurrences(of: "\n", with: " "))\(reason)")
                     }
                 }
             } catch {
@@ -251,7 +251,7 @@ struct DLQCommand: AsyncParsableCommand {
                 guard let m = messages.first(where: { $0.messageId == messageId }) else {
                     throw CLIError(description: "no message \(messageId) in \(choice.queue)-dlq", code: Exit.badInput)
                 }
-                print("message \(m.messageId), sent \(ISOTime.string(m.sentAt)), received \(m.receiveCount)×")
+                print("message \(m.messageId), sent \(AWSDate.formatISO8601(m.sentAt)), received \(m.receiveCount)×")
                 for (k, v) in m.attributes.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
                 print(m.body)
             } catch {

@@ -176,13 +176,13 @@ final class FleetMonitor: Service, Sendable {
         var objectInfo: [String: Any] = ["key": encodedKey, "size": object.size]
         if let eTag = object.eTag { objectInfo["etag"] = eTag }
         let event: [String: Any] = [
-            "version": "0", "source": "aws.s3", "detail-type": "Object Created", "time": ISOTime.string(Date()),
+            "version": "0", "source": "aws.s3", "detail-type": "Object Created", "time": AWSDate.formatISO8601(Date()),
             "detail": ["version": "0", "bucket": ["name": object.bucket], "object": objectInfo, "reason": "PutObject"],
         ]
         return String(decoding: try JSONSerialization.data(withJSONObject: event, options: [.sortedKeys]), as: UTF8.self)
     }
 
     static func scheduledEvent() -> String {
-        "{\"version\":\"0\",\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\",\"time\":\"\(ISOTime.string(Date()))\",\"detail\":{}}"
+        "{\"version\":\"0\",\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\",\"time\":\"\(AWSDate.formatISO8601(Date()))\",\"detail\":{}}"
     }
 }

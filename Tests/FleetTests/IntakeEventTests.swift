@@ -1,3 +1,4 @@
+import AWSSigner
 import Fleet
 import Foundation
 import Testing
@@ -165,10 +166,10 @@ struct MessageTests {
         #expect(OutputKeys.replay(rawKey: ".hidden", jobId: "0123456789abcdef") == ".hidden.0123456789ab.replay.mp4")
     }
 
-    @Test func isoTimeHasMillisecondsAndSorts() {
-        #expect(ISOTime.string(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
-        #expect(ISOTime.string(Date(timeIntervalSince1970: 1_790_000_000.999)) == "2026-09-21T14:13:20.999Z")
-        #expect(ISOTime.string(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+    @Test func wireDatesHaveMillisecondsAndSort() {
+        #expect(AWSDate.formatISO8601(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(AWSDate.formatISO8601(Date(timeIntervalSince1970: 1_790_000_000.999)) == "2026-09-21T14:13:20.999Z")
+        #expect(AWSDate.formatISO8601(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
     }
 }
 

@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // FFmpeg's libavformat/libavcodec/libswscale/libavutil (Debian -dev packages) plus a header of
@@ -101,6 +102,19 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Results → e-mails: claim the decision, publish to the coaches (SNS or the outbox), confirm.
+        .target(name: "Notifier", dependencies: [
+            "Fleet", "ServiceSupport", "ReplayLinks", "Judging", "AWSSigner",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The replay web service (Hummingbird): signed links → replay page, meet dashboard, health.
+        .target(name: "ReplayServer", dependencies: [
+            "Fleet", "ReplayLinks", "Judging", "Embedded", "AWS",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Jobs → decisions: download, judge, replay, record, result.
         .target(
             name: "Worker",
@@ -115,7 +129,8 @@ let package = Package(
             name: "refvision",
             dependencies: [
                 "Media", "Pose", "PoseData", "Imaging", "Pipeline", "Judging", "Replay", "Scaling", "AWS",
-                "Fleet", "FleetAWS", "Embedded", "Dispatcher", "Worker", "ServiceSupport",
+                "Fleet", "FleetAWS", "Embedded", "Dispatcher", "Worker", "ServiceSupport", "Notifier", "ReplayServer",
+                "ReplayLinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,6 +145,15 @@ let package = Package(
         .testTarget(name: "ScalingTests", dependencies: ["Scaling"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Judging"]),
         .testTarget(name: "ReplayLinksTests", dependencies: ["ReplayLinks"]),
+        // The e-mail composer, RFC 5322 rendering, filter policies and the notifier on the embedded parts.
+        .target(name: "FleetFixtures", dependencies: ["Fleet", "Judging"], path: "Tests/FleetFixtures"),
+        .testTarget(name: "NotifierTests", dependencies: ["Notifier", "Fleet", "Embedded", "Judging", "ReplayLinks", "FleetFixtures"]),
+        // The replay service in process (HummingbirdTesting) and live (headless Chromium).
+        .testTarget(name: "ReplayServerTests", dependencies: [
+            "ReplayServer", "Fleet", "Embedded", "ReplayLinks", "Judging", "TestSupport", "FleetFixtures",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         // The ports' shared conformance suites (SQS/S3/DynamoDB semantics), run on both backends.
         .target(name: "PortConformance", dependencies: ["Fleet"], path: "Tests/PortConformance"),
         .testTarget(name: "EmbeddedTests", dependencies: ["Embedded", "Fleet", "PortConformance"]),
@@ -137,7 +161,9 @@ let package = Package(
         // killed processes.
         .testTarget(
             name: "FleetIntegrationTests",
-            dependencies: ["Fleet", "Embedded", "FleetAWS", "AWS", "AWSSigner", "Dispatcher", "Worker", "TestSupport", "PortConformance",
+            dependencies: ["Fleet", "Embedded", "FleetAWS", "AWS", "AWSSigner", "Dispatcher", "Worker", "Notifier", "ReplayLinks",
+                           "FleetFixtures",
+                           "TestSupport", "PortConformance",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: openVINOSwiftFlags
         ),

@@ -405,6 +405,9 @@ enum RetryableFailure: CustomStringConvertible {
                 return AWSClientError.timeout(
                     service: service, operation: operation, seconds: Double(timeout.nanoseconds) / 1e9, attempts: attempts)
             }
+            if failure.kind == .notSent {
+                return AWSClientError.connectionFailed(service: service, operation: operation, reason: failure.reason, attempts: attempts)
+            }
             return AWSClientError.transport(service: service, operation: operation, reason: failure.reason, attempts: attempts)
         }
     }

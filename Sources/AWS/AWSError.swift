@@ -124,6 +124,9 @@ public enum AWSClientError: Error, Sendable, Equatable, CustomStringConvertible 
     case fileIO(path: String, reason: String)
     /// A body whose checksum does not match what the service said (e.g. SQS MD5OfMessageBody).
     case checksumMismatch(service: String, operation: String, detail: String)
+    /// No connection could be made (refused, unreachable, connect timeout), on every attempt: the service
+    /// certainly never saw the request.
+    case connectionFailed(service: String, operation: String, reason: String, attempts: Int)
 
     public var description: String {
         switch self {
@@ -147,6 +150,8 @@ public enum AWSClientError: Error, Sendable, Equatable, CustomStringConvertible 
             return "file error at \(path): \(reason)"
         case .checksumMismatch(let service, let operation, let detail):
             return "\(service) \(operation): checksum mismatch: \(detail)"
+        case .connectionFailed(let service, let operation, let reason, let attempts):
+            return "\(service) \(operation): could not connect after \(attempts) attempt(s): \(reason)"
         }
     }
 }

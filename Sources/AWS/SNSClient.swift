@@ -42,10 +42,11 @@ public struct SNSClient: Sendable {
         guard !message.isEmpty else { throw AWSClientError.invalidArgument("SNS message is empty") }
         guard message.utf8.count <= 262_144 else { throw AWSClientError.invalidArgument("SNS message exceeds 256 KiB") }
         if let subject {
+            // "UTF-8 text with no line breaks or control characters, and less than 100 characters long."
             guard !subject.isEmpty, subject.count < 100,
-                subject.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F })
+                subject.unicodeScalars.allSatisfy({ $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) && $0 != "\u{2028}" && $0 != "\u{2029}" })
             else {
-                throw AWSClientError.invalidArgument("SNS subject must be 1-99 printable ASCII characters without line breaks")
+                throw AWSClientError.invalidArgument("SNS subject must be 1-99 characters without line breaks or control characters")
             }
         }
         guard attributes.count <= 10 else { throw AWSClientError.invalidArgument("more than 10 message attributes") }
@@ -114,6 +115,12 @@ public struct SNSClient: Sendable {
 
     public func unsubscribe(subscriptionArn: String) async throws {
         _ = try await call("Unsubscribe", [("SubscriptionArn", subscriptionArn)], idempotent: true)
+    }
+
+    /// SetSubscriptionAttributes (e.g. `FilterPolicy`, `RawMessageDelivery`).
+    public func setSubscriptionAttributes(subscriptionArn: String, name: String, value: String) async throws {
+        _ = try await call("SetSubscriptionAttributes",
+                           [("SubscriptionArn", subscriptionArn), ("AttributeName", name), ("AttributeValue", value)], idempotent: true)
     }
 
     public func getSubscriptionAttributes(subscriptionArn: String) async throws -> [String: String] {

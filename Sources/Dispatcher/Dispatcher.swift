@@ -229,6 +229,7 @@ public final class Dispatcher: Service, Sendable {
             if let meet = request.meet { details.meet = meet }
             if let athlete = request.athlete { details.athlete = athlete }
             if let attempt = request.attempt { details.attempt = attempt }
+            if let team = request.team.flatMap(LiftDetails.clean) { details.team = team }
             return try await claim(stored, details: details, source: "submit", report: report)
         case .sweep:
             return try await sweep()
@@ -276,10 +277,11 @@ public final class Dispatcher: Service, Sendable {
             report.skipped += 1
             return ([], report)
         }
-        let job = JobMessage(
+        var job = JobMessage(
             bucket: object.bucket, key: object.key, version: Self.version(of: object), size: object.size,
             lift: details.lift, meet: details.meet, athlete: details.athlete, attempt: details.attempt,
             source: source, createdAt: clock())
+        job.team = details.team
         if try await decisions.create(DecisionRecord(job: job, now: clock())) {
             return ([job], report)
         }
@@ -298,6 +300,7 @@ public final class Dispatcher: Service, Sendable {
             meet: record.meet, athlete: record.athlete, attempt: record.attempt, source: record.source ?? "sweep",
             createdAt: record.createdAt)
         job.jobId = record.jobId
+        job.team = record.team
         return job
     }
 

@@ -300,6 +300,23 @@ public struct DirectoryObjectStore: ObjectStore {
         }
     }
 
+    /// The file of an object, for serving it: the bucket and key are checked as on upload (no `..`,
+    /// hidden or absolute names), and the file must be a regular file inside the root with no symbolic
+    /// link on the way. Throws `FleetError.invalidKey` or `.objectNotFound`.
+    public func filePath(bucket: String, key: String) throws -> String {
+        try Self.validate(bucket: bucket)
+        _ = try Self.segments(of: key)
+        let path = location(bucket: bucket, key: key)
+        let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard path.hasPrefix(root + "/"), resolved.hasPrefix(resolvedRoot + "/"),
+              resolved.dropFirst(resolvedRoot.count) == path.dropFirst(root.count),
+              case .regular? = POSIX.lstatPath(path)?.1 else {
+            throw FleetError.objectNotFound(bucket: bucket, key: key)
+        }
+        return path
+    }
+
     public func location(bucket: String, key: String) -> String {
         ((bucketPath(bucket) as NSString).appendingPathComponent(key) as NSString).standardizingPath
     }

@@ -127,6 +127,9 @@ public final class EmbeddedState: Sendable {
     /// The decision store (one table of the same database).
     public var decisions: SQLiteDecisionStore { SQLiteDecisionStore(pool: pool) }
 
+    /// The coach list (one table of the same database).
+    public var coaches: SQLiteCoachDirectory { SQLiteCoachDirectory(pool: pool) }
+
     /// The names of every queue created so far (dead-letter queues included), sorted.
     public func queueNames() throws -> [String] {
         try pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM queues ORDER BY name") }
@@ -186,6 +189,21 @@ public final class EmbeddedState: Sendable {
                     acknowledged_etag TEXT,
                     PRIMARY KEY (bucket, key)
                 ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v2-coaches") { db in
+            try db.execute(sql: """
+                -- Who hears about which decisions (refvision coaches add|list|remove). team is '' for staff rows
+                -- and athlete '' for "every athlete of the team", so the UNIQUE constraint sees them.
+                CREATE TABLE coaches (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    email TEXT NOT NULL,
+                    team TEXT NOT NULL,
+                    athlete TEXT NOT NULL,
+                    staff INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    UNIQUE (email, team, athlete, staff)
+                );
                 """)
         }
         return migrator

@@ -8,18 +8,20 @@ import Judging
 /// athlete (fewer folders: those are unknown); the lift is read with `LiftKind.fromKey`; the attempt is
 /// the number right after the lift in the file name (`squat-2`, `squat_2`, `squat2`) or an
 /// `att2`/`attempt-2` token. User metadata `lift`, `meet`, `athlete`, `attempt` (S3 `x-amz-meta-*`)
-/// override the key.
+/// override the key; metadata `team` (which no key names) lets coaches subscribe by team.
 public struct LiftDetails: Sendable, Equatable {
     public var lift: String?
     public var meet: String?
     public var athlete: String?
     public var attempt: Int?
+    public var team: String?
 
-    public init(lift: String? = nil, meet: String? = nil, athlete: String? = nil, attempt: Int? = nil) {
+    public init(lift: String? = nil, meet: String? = nil, athlete: String? = nil, attempt: Int? = nil, team: String? = nil) {
         self.lift = lift
         self.meet = meet
         self.athlete = athlete
         self.attempt = attempt
+        self.team = team
     }
 
     public static let attempts = 1...4
@@ -44,6 +46,7 @@ public struct LiftDetails: Sendable, Equatable {
         if let lift = metadata["lift"].flatMap({ LiftKind(rawValue: $0.lowercased()) }) { details.lift = lift.rawValue }
         if let meet = metadata["meet"].flatMap(clean) { details.meet = meet }
         if let athlete = metadata["athlete"].flatMap(clean) { details.athlete = athlete }
+        if let team = metadata["team"].flatMap(clean) { details.team = team }
         if let text = metadata["attempt"], let n = Int(text.trimmingCharacters(in: .whitespaces)), attempts.contains(n) {
             details.attempt = n
         }
@@ -51,7 +54,7 @@ public struct LiftDetails: Sendable, Equatable {
     }
 
     /// Names are kept as written, trimmed, at most 128 characters, without control characters.
-    static func clean(_ text: String) -> String? {
+    public static func clean(_ text: String) -> String? {
         let trimmed = String(text.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) })
             .trimmingCharacters(in: .whitespaces)
         return trimmed.isEmpty ? nil : String(trimmed.prefix(128))

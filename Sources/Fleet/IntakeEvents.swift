@@ -32,14 +32,17 @@ public struct SubmitRequest: Codable, Sendable, Equatable {
     public var meet: String?
     public var athlete: String?
     public var attempt: Int?
+    public var team: String?
 
-    public init(bucket: String, key: String, lift: String? = nil, meet: String? = nil, athlete: String? = nil, attempt: Int? = nil) {
+    public init(bucket: String, key: String, lift: String? = nil, meet: String? = nil, athlete: String? = nil, attempt: Int? = nil,
+                team: String? = nil) {
         self.bucket = bucket
         self.key = key
         self.lift = lift
         self.meet = meet
         self.athlete = athlete
         self.attempt = attempt
+        self.team = team
     }
 
     /// The intake message body for this request (an EventBridge-style envelope, source `refvision`).

@@ -52,12 +52,14 @@ public struct JobMessage: Codable, Sendable, Equatable {
     public var meet: String?
     public var athlete: String?
     public var attempt: Int?
+    /// The athlete's team (upload metadata `team`), for the coaches' subscriptions.
+    public var team: String?
     /// What created the job: `s3`, `eventbridge`, `sweep`, `submit`.
     public var source: String
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case schema, version_ = "schemaVersion", jobId, bucket, key, version, size, lift, meet, athlete, attempt, source, createdAt
+        case schema, version_ = "schemaVersion", jobId, bucket, key, version, size, lift, meet, athlete, attempt, team, source, createdAt
     }
 
     public init(bucket: String, key: String, version: String, size: Int64?, lift: String?, meet: String?,
@@ -106,13 +108,14 @@ public struct ResultMessage: Codable, Sendable, Equatable {
     public var meet: String?
     public var athlete: String?
     public var attempt: Int?
+    public var team: String?
     public var replayBucket: String?
     public var replayKey: String?
     public var decidedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case schema, version_ = "schemaVersion", jobId, bucket, key, state, decision, reason, failure, lift, meet,
-             athlete, attempt, replayBucket, replayKey, decidedAt
+             athlete, attempt, team, replayBucket, replayKey, decidedAt
     }
 
     public init(record: DecisionRecord, decidedAt: Date) {
@@ -127,6 +130,7 @@ public struct ResultMessage: Codable, Sendable, Equatable {
         meet = record.meet
         athlete = record.athlete
         attempt = record.attempt
+        team = record.team
         replayBucket = record.replayBucket
         replayKey = record.replayKey
         self.decidedAt = decidedAt

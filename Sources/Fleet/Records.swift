@@ -30,6 +30,7 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     public var meet: String?
     public var athlete: String?
     public var attempt: Int?
+    public var team: String?
     public var createdAt: Date
     public var updatedAt: Date
     /// How many times a worker started the job.
@@ -52,6 +53,16 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     /// The last transient error, for `status` and ops.
     public var lastError: String?
     public var source: String?
+    /// The notifier's claim and delivery (state `notified`); a failed publish leaves its error here.
+    public var notification: NotificationStatus?
+    /// The lift's main signal over time (squat depth, bar or hip height), for the replay page's chart.
+    public var chart: DecisionChart?
+
+    /// The state a `notified` record had before the notifier claimed it.
+    public var decidedState: JobState {
+        if state == .notified { return failure == nil ? .judged : .failed }
+        return state
+    }
 
     public init(job: JobMessage, state: JobState = .queued, now: Date) {
         jobId = job.jobId
@@ -64,6 +75,7 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
         meet = job.meet
         athlete = job.athlete
         attempt = job.attempt
+        team = job.team
         createdAt = now
         updatedAt = now
         attempts = 0

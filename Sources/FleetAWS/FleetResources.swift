@@ -3,7 +3,8 @@ import Fleet
 import Foundation
 
 /// A complete, uniquely named set of the fleet's AWS resources — the three queues with their
-/// dead-letter queues and redrive policies, the two buckets and the decision table with its indexes — as
+/// dead-letter queues and redrive policies, the two buckets, the decision table with its indexes and the
+/// coaches topic — as
 /// deploy/refvision.yaml makes them, for moto or LocalStack (tests, benchmarks, a developer's machine).
 public struct FleetResources: Sendable {
     public var intakeQueueURL: String
@@ -12,12 +13,15 @@ public struct FleetResources: Sendable {
     public var rawBucket: String
     public var annotatedBucket: String
     public var table: String
+    /// The SNS topic coaches subscribe to (the notifier publishes there).
+    public var coachesTopicArn: String
 
     /// The `REFVISION_*` variables the services read (docs/configuration.md).
     public var environment: [String: String] {
         ["REFVISION_INTAKE_QUEUE_URL": intakeQueueURL, "REFVISION_JOBS_QUEUE_URL": jobsQueueURL,
          "REFVISION_RESULTS_QUEUE_URL": resultsQueueURL, "REFVISION_RAW_BUCKET": rawBucket,
-         "REFVISION_ANNOTATED_BUCKET": annotatedBucket, "REFVISION_TABLE": table]
+         "REFVISION_ANNOTATED_BUCKET": annotatedBucket, "REFVISION_TABLE": table,
+         "REFVISION_COACHES_TOPIC_ARN": coachesTopicArn]
     }
 
     /// Creates the resources named `NAME-intake`, `NAME-jobs`, … The queue settings are the template's
@@ -37,7 +41,8 @@ public struct FleetResources: Sendable {
             intakeQueueURL: try await queue("intake", visibility: 60, maxReceive: 5),
             jobsQueueURL: try await queue("jobs", visibility: jobsVisibility, maxReceive: jobsMaxReceive),
             resultsQueueURL: try await queue("results", visibility: 60, maxReceive: 5),
-            rawBucket: "\(name)-raw", annotatedBucket: "\(name)-annotated", table: "\(name)-state")
+            rawBucket: "\(name)-raw", annotatedBucket: "\(name)-annotated", table: "\(name)-state",
+            coachesTopicArn: try await SNSClient(client: client).createTopic(name: "\(name)-coaches"))
         let s3 = S3Client(client: client)
         try await s3.createBucket(resources.rawBucket)
         try await s3.createBucket(resources.annotatedBucket)

@@ -49,6 +49,33 @@ public enum RuleID: String, Codable, Sendable, CaseIterable {
         }
     }
 
+    /// The rule's id without its lift, in words: `squat_depth` → `depth`, `squat_knees_locked_start` →
+    /// `knees locked start`.
+    public var shortName: String {
+        let prefix = lift.rawValue + "_"
+        let name = rawValue.hasPrefix(prefix) ? String(rawValue.dropFirst(prefix.count)) : rawValue
+        return String(name.map { $0 == "_" ? " " : $0 })
+    }
+
+    /// What the rule asks, for people: `Depth: hip crease below the top of the knee`.
+    public var title: String {
+        switch self {
+        case .squatKneesLockedStart: "Knees locked at the start"
+        case .squatDepth: "Depth: hip crease below the top of the knee"
+        case .squatSingleBottom: "One descent (no double bounce)"
+        case .squatNoDownwardAscent: "No downward movement during the ascent"
+        case .squatKneesLockedFinish: "Knees locked at the finish"
+        case .benchPauseOnChest: "Bar motionless on the chest"
+        case .benchNoDownwardPress: "No downward movement during the press"
+        case .benchElbowsLockedFinish: "Elbows locked at the finish"
+        case .benchButtocksOnBench: "Buttocks stay on the bench"
+        case .deadliftNoDownwardBar: "No downward movement of the bar"
+        case .deadliftKneesLockedFinish: "Knees locked at the finish"
+        case .deadliftHipsLockedFinish: "Hips locked at the finish"
+        case .deadliftShouldersBackFinish: "Shoulders back at the finish"
+        }
+    }
+
     /// The rules of a lift, in the order they are decided during the lift.
     public static func rules(for lift: LiftKind) -> [RuleID] {
         allCases.filter { $0.lift == lift }

@@ -228,9 +228,6 @@ public struct ReplayRenderer: Sendable {
 
     /// A short human name for a rule ("squat_depth" → "DEPTH").
     public static func ruleName(_ id: RuleID) -> String {
-        let raw = id.rawValue
-        let lift = id.lift.rawValue + "_"
-        let name = raw.hasPrefix(lift) ? String(raw.dropFirst(lift.count)) : raw
-        return name.replacingOccurrences(of: "_", with: " ").uppercased()
+        id.shortName.uppercased()
     }
 }

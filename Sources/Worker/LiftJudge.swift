@@ -1,3 +1,4 @@
+import Fleet
 import Foundation
 import Judging
 import Media
@@ -17,6 +18,8 @@ public struct JudgedLift: Sendable, Equatable {
     public var frames: Int
     public var poseSeconds: Double
     public var replaySeconds: Double
+    /// The lift's main signal over time, for the replay page.
+    public var chart: DecisionChart? = nil
 }
 
 /// A failure that retrying cannot fix (the video itself is the problem). The worker records it as a
@@ -96,7 +99,7 @@ public final class PipelineLiftJudge: LiftJudge, @unchecked Sendable {
             decision: verdict.decision.rawValue, reason: verdict.reasons.prefix(3).joined(separator: "; "),
             verdictJSON: String(decoding: try encoder.encode(verdict), as: UTF8.self), lift: verdict.lift?.rawValue,
             frames: outcome.stats.pose.frames, poseSeconds: outcome.stats.pose.wallSeconds,
-            replaySeconds: outcome.stats.replaySeconds)
+            replaySeconds: outcome.stats.replaySeconds, chart: DecisionChart.from(outcome.analysis))
     }
 
     /// Media errors caused by the input are permanent; failing to write the replay (disk) is not.

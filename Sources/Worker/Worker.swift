@@ -302,6 +302,7 @@ public final class Worker: Service, Sendable {
             decided.decision = judged.decision
             decided.reason = judged.reason
             decided.verdict = judged.verdictJSON
+            decided.chart = judged.chart
             if decided.lift == nil { decided.lift = judged.lift }
             decided.replayBucket = configuration.annotatedBucket
             decided.replayKey = OutputKeys.replay(rawKey: job.key, jobId: job.jobId)

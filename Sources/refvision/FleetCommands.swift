@@ -141,6 +141,8 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option var meet: String?
     @Option var athlete: String?
     @Option var attempt: Int?
+    @Option(help: "The athlete's team (coaches subscribe by team; stored as the upload's metadata `team`).")
+    var team: String?
 
     func validate() throws {
         if let lift, !["squat", "bench", "deadlift"].contains(lift) { throw ValidationError("--lift must be squat, bench or deadlift") }
@@ -164,9 +166,10 @@ struct SubmitCommand: AsyncParsableCommand {
                 objectKey = key ?? (source as NSString).lastPathComponent
                 let type = ["mp4": "video/mp4", "mov": "video/quicktime", "m4v": "video/mp4", "mkv": "video/x-matroska",
                             "webm": "video/webm", "avi": "video/x-msvideo"][(source as NSString).pathExtension.lowercased()] ?? "application/octet-stream"
-                try await ports.objects.upload(file: source, bucket: bucket, key: objectKey, contentType: type, metadata: [:])
+                try await ports.objects.upload(file: source, bucket: bucket, key: objectKey, contentType: type,
+                                               metadata: team.map { ["team": $0] } ?? [:])
             }
-            let request = SubmitRequest(bucket: bucket, key: objectKey, lift: lift, meet: meet, athlete: athlete, attempt: attempt)
+            let request = SubmitRequest(bucket: bucket, key: objectKey, lift: lift, meet: meet, athlete: athlete, attempt: attempt, team: team)
             try await ports.intake.send(body: try request.eventBody())
             print("submitted \(ports.objects.location(bucket: bucket, key: objectKey))")
             await ports.shutdown()

@@ -115,7 +115,7 @@ struct RetryTests {
         }
     }
 
-    @Test("connection refused: retried (nothing was sent) and reported as a transport error")
+    @Test("connection refused: retried (nothing was sent) and reported as a connection failure")
     func connectionRefused() async throws {
         let port = try await PrivateMotoServer.freePort()
         var configuration = try AWSConfiguration.local(endpoint: "http://127.0.0.1:\(port)")
@@ -124,8 +124,8 @@ struct RetryTests {
             let error = await #expect(throws: AWSClientError.self) {
                 try await SQSClient(client: client).sendMessage(queueURL: Self.queueURL, body: "x")
             }
-            guard case .transport(_, _, _, let attempts) = error else {
-                Issue.record("expected transport error, got \(String(describing: error))")
+            guard case .connectionFailed(_, _, _, let attempts) = error else {
+                Issue.record("expected a connection failure, got \(String(describing: error))")
                 return
             }
             #expect(attempts == 3)

@@ -1,0 +1,364 @@
+import Fleet
+import Foundation
+import Logging
+import ReplayLinks
+import ServiceLifecycle
+import ServiceSupport
+import Synchronization
+import AWSSigner
+
+/// A link to a decision's replay page, and when it stops working.
+public struct ReplayLink: Sendable, Equatable {
+    public var url: String
+    public var expires: Date
+
+    public init(url: String, expires: Date) {
+        self.url = url
+        self.expires = expires
+    }
+}
+
+/// Makes the link a notification carries.
+public protocol ReplayLinkProvider: Sendable {
+    /// The link for a decision, or nil when it has nothing to show (no replay was made).
+    func link(for record: DecisionRecord, now: Date) async throws -> ReplayLink?
+}
+
+/// Stable links to the replay service carrying an HMAC token (job id, expiry, key id): they outlive the
+/// role credentials that S3 presigned URLs die with (docs/notifications.md).
+public struct SignedReplayLinks: ReplayLinkProvider {
+    public let signer: LinkSigner
+    public let baseURL: String
+
+    public init(signer: LinkSigner, baseURL: String) throws {
+        // Fail at start-up, not on the first decision, when the base URL is unusable.
+        _ = try signer.url(base: baseURL, jobId: "check")
+        self.signer = signer
+        self.baseURL = baseURL
+    }
+
+    public func link(for record: DecisionRecord, now: Date) async throws -> ReplayLink? {
+        guard record.replayKey != nil || record.decidedState == .failed else { return nil }
+        let url = try signer.url(base: baseURL, jobId: record.jobId, now: now)
+        return ReplayLink(url: url, expires: Date(timeIntervalSince1970: (now.timeIntervalSince1970 + signer.validity).rounded(.down)))
+    }
+}
+
+/// How the notifier behaves (docs/configuration.md).
+public struct NotifierConfiguration: Sendable {
+    /// Long-poll wait on the results queue (0...20 s).
+    public var receiveWaitSeconds = 20
+    /// A failed publish is tried again after `retryBaseSeconds · 2^(receives−1)`, at most `retryMaxSeconds`;
+    /// the results queue's redrive policy moves the result to its DLQ after its `maxReceiveCount`.
+    public var retryBaseSeconds = 10
+    public var retryMaxSeconds = 300
+    /// How long the coach list is cached (it decides whether a decision goes to coaches or staff).
+    public var coachCacheSeconds: TimeInterval = 60
+
+    public init() {}
+}
+
+/// What the notifier did with one result message.
+public enum NotifyOutcome: Sendable, Equatable {
+    /// Published (or written to the outbox) to `audience`.
+    case sent(audience: String)
+    /// The job was already notified: nothing sent, message deleted.
+    case duplicate
+    /// Unreadable or unknown: moved to the results DLQ with this reason.
+    case deadLettered(String)
+    /// Left on the queue to try again (the queue's redrive ends it in the DLQ).
+    case retryLater(String)
+    /// The publish may or may not have happened; not repeated (a second e-mail is worse than none).
+    case deliveryUnknown(String)
+}
+
+/// Results → e-mails. For each result message: claims the decision (`judged`/`failed` → `notified`) with
+/// a conditional write, then publishes, then confirms. At most one e-mail per job: a duplicate result, a
+/// second notifier or a restart finds the claim and sends nothing (docs/notifications.md).
+public final class Notifier: Service, Sendable {
+    public let configuration: NotifierConfiguration
+    let results: any JobQueue
+    let resultsDeadLetter: any JobQueue
+    let decisions: any DecisionStore
+    let sink: any NotificationSink
+    let coaches: any CoachDirectory
+    let links: (any ReplayLinkProvider)?
+    let heartbeat: Heartbeat?
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    let onOutcome: @Sendable (String, NotifyOutcome) -> Void
+    private let coachCache = LockedCache()
+
+    public init(configuration: NotifierConfiguration = NotifierConfiguration(), results: any JobQueue,
+                resultsDeadLetter: any JobQueue, decisions: any DecisionStore, sink: any NotificationSink,
+                coaches: any CoachDirectory, links: (any ReplayLinkProvider)?, heartbeat: Heartbeat? = nil,
+                logger: Logger = Logger(label: "refvision.notifier"), clock: @escaping @Sendable () -> Date = { Date() },
+                onOutcome: @escaping @Sendable (String, NotifyOutcome) -> Void = { _, _ in }) {
+        self.configuration = configuration
+        self.results = results
+        self.resultsDeadLetter = resultsDeadLetter
+        self.decisions = decisions
+        self.sink = sink
+        self.coaches = coaches
+        self.links = links
+        self.heartbeat = heartbeat
+        self.logger = logger
+        self.clock = clock
+        self.onOutcome = onOutcome
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        logger.info("notifier started", metadata: ["results": "\(results.name)"])
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            heartbeat?.beat()
+            do {
+                _ = try await pollOnce()
+            } catch is CancellationError {
+                break
+            } catch {
+                if Task.isShuttingDownGracefully { break }
+                logger.error("results poll failed; retrying in 5 s", metadata: ["error": "\(error)"])
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
+            }
+        }
+        logger.info("notifier stopped")
+    }
+
+    /// One long poll of the results queue and the handling of what arrived, one message at a time.
+    @discardableResult
+    public func pollOnce(waitSeconds: Int? = nil) async throws -> [NotifyOutcome] {
+        let wait = waitSeconds ?? configuration.receiveWaitSeconds
+        let messages = try await cancelWhenGracefulShutdown { [results] in
+            try await results.receive(maxMessages: 10, waitSeconds: wait, visibilityTimeout: nil)
+        }
+        var outcomes: [NotifyOutcome] = []
+        for message in messages {
+            heartbeat?.beat()
+            outcomes.append(await handle(message))
+        }
+        return outcomes
+    }
+
+    /// Handles one result message; never throws (every failure has an outcome).
+    public func handle(_ message: QueueMessage) async -> NotifyOutcome {
+        let outcome = await process(message)
+        var metadata: Logger.Metadata = ["messageId": "\(message.messageId)", "outcome": "\(outcome)"]
+        if let jobId = (try? ResultMessage.parse(message.body))?.jobId { metadata["jobId"] = "\(jobId)" }
+        switch outcome {
+        case .sent, .duplicate: logger.info("result handled", metadata: metadata)
+        case .retryLater: logger.warning("result left for a retry", metadata: metadata)
+        case .deadLettered, .deliveryUnknown: logger.error("result not delivered", metadata: metadata)
+        }
+        onOutcome(message.messageId, outcome)
+        return outcome
+    }
+
+    func process(_ message: QueueMessage) async -> NotifyOutcome {
+        let result: ResultMessage
+        do {
+            result = try ResultMessage.parse(message.body)
+        } catch {
+            return await deadLetter(message, reason: "\(error)")
+        }
+        do {
+            guard let record = try await decisions.get(jobId: result.jobId) else {
+                return await deadLetter(message, reason: "no decision record for job \(result.jobId)")
+            }
+            switch record.state {
+            case .queued, .processing:
+                return await deadLetter(message, reason: "job \(result.jobId) is \(record.state.rawValue), not decided")
+            case .notified:
+                return await alreadyClaimed(record, message: message)
+            case .judged, .failed:
+                return try await notify(record, message: message)
+            }
+        } catch {
+            return await retry(message, reason: "\(error)")
+        }
+    }
+
+    /// Claim, publish, confirm.
+    func notify(_ record: DecisionRecord, message: QueueMessage) async throws -> NotifyOutcome {
+        let now = clock()
+        // Everything that can fail for ordinary reasons happens before the claim.
+        let link = try await links?.link(for: record, now: now)
+        let notification = try await compose(record, link: link)
+        let claim = UUID().uuidString
+        let previous = record.notification
+        let claimed = try await decisions.modify(jobId: record.jobId) { current in
+            guard current.state == .judged || current.state == .failed else { return nil }
+            var next = current
+            next.state = .notified
+            next.updatedAt = now
+            next.notification = NotificationStatus(delivery: .sending, claim: claim, claimedAt: now,
+                                                   failedAttempts: previous?.failedAttempts ?? 0)
+            next.notification?.lastError = previous?.lastError
+            return next
+        }
+        guard claimed != nil else {
+            // Someone else claimed it between our read and our write.
+            return try await delete(message, outcome: .duplicate)
+        }
+        return try await deliver(notification, jobId: record.jobId, claim: claim, message: message)
+    }
+
+    func compose(_ record: DecisionRecord, link: ReplayLink?) async throws -> OutgoingNotification {
+        let attributes = NotificationComposer.attributes(record)
+        let audience = CoachSubscription.audience(for: attributes, among: try await coachList())
+        return NotificationComposer.compose(record, link: link?.url, linkExpires: link?.expires, audience: audience)
+    }
+
+    func deliver(_ notification: OutgoingNotification, jobId: String, claim: String, message: QueueMessage) async throws -> NotifyOutcome {
+        do {
+            let receipt = try await sink.deliver(notification)
+            let sentAt = clock()
+            // Sent: recording it must not be lost to a passing store error (a retry would find the claim
+            // unconfirmed and report the delivery as unknown).
+            var attempt = 0
+            while true {
+                do {
+                    try await settle(jobId: jobId, claim: claim) { status in
+                        status.delivery = .sent
+                        status.sentAt = sentAt
+                        status.messageId = receipt.messageId
+                        status.audience = receipt.audience
+                    }
+                    break
+                } catch {
+                    attempt += 1
+                    if attempt >= 4 { throw error }
+                    try await Task.sleep(for: .milliseconds(250 << attempt))
+                }
+            }
+            return try await delete(message, outcome: .sent(audience: receipt.audience))
+        } catch let error as DeliveryError {
+            switch error {
+            case .notSent(let why):
+                try await release(jobId: jobId, claim: claim, error: why)
+                return await retry(message, reason: why)
+            case .outcomeUnknown(let why) where sink.isIdempotent:
+                try await release(jobId: jobId, claim: claim, error: why)
+                return await retry(message, reason: why)
+            case .outcomeUnknown(let why):
+                try await settle(jobId: jobId, claim: claim) { status in
+                    status.delivery = .unknown
+                    status.lastError = why
+                }
+                return try await delete(message, outcome: .deliveryUnknown(why))
+            }
+        }
+    }
+
+    /// A result for a job whose notification was claimed already.
+    func alreadyClaimed(_ record: DecisionRecord, message: QueueMessage) async -> NotifyOutcome {
+        do {
+            guard let status = record.notification, status.delivery == .sending else {
+                // `sent`, or `unknown` (reported once already).
+                return try await delete(message, outcome: .duplicate)
+            }
+            // A notifier claimed the job and stopped before confirming (killed mid-publish).
+            if sink.isIdempotent {
+                let notification = try await compose(record, link: try await links?.link(for: record, now: clock()))
+                return try await deliver(notification, jobId: record.jobId, claim: status.claim, message: message)
+            }
+            let why = "a notifier claimed the job at \(AWSDate.formatISO8601(status.claimedAt)) and never confirmed the publish"
+            try await settle(jobId: record.jobId, claim: status.claim) { status in
+                status.delivery = .unknown
+                status.lastError = why
+            }
+            return try await delete(message, outcome: .deliveryUnknown(why))
+        } catch {
+            return await retry(message, reason: "\(error)")
+        }
+    }
+
+    /// Updates the notification status under our claim (no-op when the claim is no longer ours).
+    func settle(jobId: String, claim: String, _ change: @escaping @Sendable (inout NotificationStatus) -> Void) async throws {
+        let now = clock()
+        try await decisions.modify(jobId: jobId) { current in
+            guard current.state == .notified, var status = current.notification, status.claim == claim else { return nil }
+            change(&status)
+            var next = current
+            next.notification = status
+            next.updatedAt = now
+            return next
+        }
+    }
+
+    /// Gives the claim back after a publish that certainly sent nothing: the job is `judged`/`failed`
+    /// again, with the error, for the retry.
+    func release(jobId: String, claim: String, error: String) async throws {
+        let now = clock()
+        try await decisions.modify(jobId: jobId) { current in
+            guard current.state == .notified, var status = current.notification, status.claim == claim else { return nil }
+            var next = current
+            next.state = current.decidedState
+            status.failedAttempts += 1
+            status.lastError = String(error.prefix(500))
+            status.delivery = .failed
+            next.notification = status
+            next.updatedAt = now
+            return next
+        }
+    }
+
+    func delete(_ message: QueueMessage, outcome: NotifyOutcome) async throws -> NotifyOutcome {
+        try await results.delete(receiptHandle: message.receiptHandle)
+        return outcome
+    }
+
+    /// Leaves the message to come back after a backoff (SQS redrives it to the DLQ after maxReceiveCount).
+    func retry(_ message: QueueMessage, reason: String) async -> NotifyOutcome {
+        let exponent = min(max(message.receiveCount - 1, 0), 10)
+        let delay = min(configuration.retryMaxSeconds, configuration.retryBaseSeconds << exponent)
+        do {
+            try await results.changeVisibility(receiptHandle: message.receiptHandle, seconds: delay)
+        } catch {
+            logger.warning("could not delay the retry", metadata: ["error": "\(error)"])
+        }
+        return .retryLater(reason)
+    }
+
+    /// Moves an unreadable or unknown result to the results DLQ with the reason; the notifier goes on.
+    func deadLetter(_ message: QueueMessage, reason: String) async -> NotifyOutcome {
+        let body = message.body.utf8.count <= maximumMessageBytes ? message.body : String(message.body.prefix(maximumMessageBytes / 4))
+        do {
+            let failures = try await resultsDeadLetter.send([
+                OutgoingMessage(id: "dl", body: body.isEmpty ? "(empty)" : body,
+                                attributes: ["reason": String(reason.prefix(1000)), "sourceMessageId": message.messageId]),
+            ])
+            if let failure = failures.first { return .retryLater("results DLQ refused the message: \(failure)") }
+            try await results.delete(receiptHandle: message.receiptHandle)
+            return .deadLettered(reason)
+        } catch {
+            return .retryLater("results DLQ send failed: \(error)")
+        }
+    }
+
+    /// The coach list, cached for `coachCacheSeconds`.
+    func coachList() async throws -> [CoachSubscription] {
+        let now = clock()
+        if let cached = coachCache.get(now: now, maxAge: configuration.coachCacheSeconds) { return cached }
+        let fresh = try await coaches.list()
+        coachCache.set(fresh, at: now)
+        return fresh
+    }
+}
+
+/// The coach list and when it was read.
+final class LockedCache: Sendable {
+    private let state = Mutex<(value: [CoachSubscription], at: Date)?>(nil)
+
+    func get(now: Date, maxAge: TimeInterval) -> [CoachSubscription]? {
+        state.withLock { entry in
+            guard let entry, now >= entry.at, now.timeIntervalSince(entry.at) < maxAge else { return nil }
+            return entry.value
+        }
+    }
+
+    func set(_ value: [CoachSubscription], at date: Date) {
+        state.withLock { $0 = (value, date) }
+    }
+}

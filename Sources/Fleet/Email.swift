@@ -1,7 +1,8 @@
 import Foundation
 
-/// An RFC 5322 e-mail as the embedded outbox writes it: UTF-8 plain text, quoted-printable body, the
-/// subject as an RFC 2047 encoded word when it is not ASCII, CRLF line ends. Every header value is
+/// An RFC 5322 e-mail as the embedded outbox writes it: UTF-8 plain text, the subject as an RFC 2047
+/// encoded word when it is not ASCII, CRLF line ends. The body goes as `8bit` (readable as is in the
+/// outbox, links unbroken) when every line fits RFC 5322's 998 octets, else as quoted-printable. Every header value is
 /// checked or encoded so that nothing in a name or a reason can add a header.
 public struct EmailMessage: Sendable, Equatable {
     public var from: String
@@ -43,15 +44,21 @@ public struct EmailMessage: Sendable, Equatable {
             "Message-ID: <\(messageId)>",
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: quoted-printable",
         ]
+        let normalized = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        let eightBit = normalized.split(separator: "\n", omittingEmptySubsequences: false).allSatisfy { $0.utf8.count <= 998 }
+            && !normalized.unicodeScalars.contains { $0.value == 0 }
+        lines.append("Content-Transfer-Encoding: " + (eightBit ? "8bit" : "quoted-printable"))
         for (name, value) in extraHeaders {
             guard name.hasPrefix("X-"), name.count <= 64,
                   name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") })
             else { throw FleetError.invalidMessage("header name '\(name)' is not an X- header") }
             lines.append("\(name): " + Self.encodeHeaderValue(value, nameLength: name.count + 2))
         }
-        return lines.joined(separator: "\r\n") + "\r\n\r\n" + Self.quotedPrintable(body)
+        let encodedBody = eightBit
+            ? normalized.replacingOccurrences(of: "\n", with: "\r\n") + (normalized.hasSuffix("\n") ? "" : "\r\n")
+            : Self.quotedPrintable(body)
+        return lines.joined(separator: "\r\n") + "\r\n\r\n" + encodedBody
     }
 
     /// `Sat, 21 Nov 2026 09:05:00 +0000`.

@@ -8,6 +8,8 @@ import Logging
 import ServiceLifecycle
 import ServiceSupport
 import Worker
+import Notifier
+import ReplayServer
 
 /// `refvision run`: the whole fleet in one process on the embedded parts.
 struct RunCommand: AsyncParsableCommand {
@@ -16,9 +18,11 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run the whole fleet on this machine: watch DIR/raw, judge every video, write replays to DIR/annotated.",
         discussion: """
             DIR (default ./var) holds raw/ (drop videos here; sub-folders follow MEET/ATHLETE/LIFT-ATTEMPT.EXT), \
-            annotated/ (replays), outbox/ (mail, once the notifier exists), scratch/ and state.sqlite (queues and \
-            decisions). Killed at any point, a new `run` on the same DIR finishes what was in flight; nothing is judged twice. \
-            Ctrl-C stops gracefully (the running job finishes or is released).
+            annotated/ (replays), outbox/ (one .eml per decision and recipient: see `refvision coaches`), secrets/ \
+            (generated link and dashboard keys), scratch/ and state.sqlite (queues, decisions, coaches). The replay \
+            service answers on --http; each decision is printed with its signed link. Killed at any point, a new `run` \
+            on the same DIR finishes what was in flight; nothing is judged or mailed twice. Ctrl-C stops gracefully \
+            (the running job finishes or is released).
             """)
 
     @Option(name: .customLong("data"), help: "Data directory (default: REFVISION_DATA or ./var).")
@@ -39,10 +43,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("visibility-timeout"), help: "Seconds a job stays hidden while a worker has it (heartbeats extend it).")
     var visibilityTimeout = 60
 
+    @Option(help: "Serve the replay pages on HOST:PORT (links in the outbox point here).")
+    var http = HTTPAddress(host: "127.0.0.1", port: 8080)
+
+    @Flag(name: .customLong("no-http"), help: "Don't serve the replay pages.")
+    var noHTTP = false
+
     func validate() throws {
         guard (1...16).contains(workers) else { throw ValidationError("--workers must be 1...16") }
         guard (2...43_200).contains(visibilityTimeout) else { throw ValidationError("--visibility-timeout must be 2...43200") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: trace, debug, info, notice, warning, error, critical") }
+        guard http.port != 0 else { throw ValidationError("--http needs a port (the links in e-mails name it)") }
     }
 
     func run() async throws {
@@ -73,14 +84,24 @@ struct RunCommand: AsyncParsableCommand {
         let dispatcher = try makeDispatcher(ports, logger: Logger(label: "refvision.dispatcher"), environment: env, embeddedWorkers: workers)
         let worker = try makeWorker(ports, slots: workers, visibilityTimeout: visibilityTimeout,
                                     logger: Logger(label: "refvision.worker"), environment: env)
-        let monitor = FleetMonitor(ports: ports, state: state, untilIdle: untilIdle, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: dispatcher),
-                .init(service: worker),
-                .init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let baseURL = env["REFVISION_REPLAY_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(http.host):\(http.port)"
+        let links = try ports.linkProvider(baseURL: baseURL)
+        let notifier = try makeNotifier(ports, logger: Logger(label: "refvision.notifier"), baseURL: baseURL)
+        let monitor = FleetMonitor(ports: ports, state: state, untilIdle: untilIdle, links: links, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: dispatcher),
+            .init(service: worker),
+            .init(service: notifier),
+            .init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if !noHTTP {
+            let replay = try makeReplayService(ports, logger: Logger(label: "refvision.replay"))
+            let app = ReplayHTTPServer.application(service: replay, host: http.host, port: http.port) { bound in
+                FileHandle.standardOutput.write(Data("replay service on http://\(http.host):\(bound) (meet pages: /meets/MEET, user and password in \((root as NSString).appendingPathComponent("secrets/dashboard-auth.json")))\n".utf8))
+            }
+            services.append(.init(service: OptionalService(app, what: "replay service on \(http.host):\(http.port)", logger: logger)))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
 
         let report = try await fleetStatus(ports)
@@ -91,6 +112,7 @@ struct RunCommand: AsyncParsableCommand {
         } else if untilIdle {
             print("")
             printStatusTable(report)
+            if !noHTTP { print("\nThe replay links work while a replay service runs: refvision replay --data \(root) --http \(http.host):\(http.port)") }
         }
     }
 }
@@ -101,12 +123,14 @@ final class FleetMonitor: Service, Sendable {
     let ports: FleetPorts
     let state: EmbeddedState
     let untilIdle: Bool
+    let links: (any ReplayLinkProvider)?
     let logger: Logger
 
-    init(ports: FleetPorts, state: EmbeddedState, untilIdle: Bool, logger: Logger) {
+    init(ports: FleetPorts, state: EmbeddedState, untilIdle: Bool, links: (any ReplayLinkProvider)? = nil, logger: Logger) {
         self.ports = ports
         self.state = state
         self.untilIdle = untilIdle
+        self.links = links
         self.logger = logger
     }
 
@@ -131,14 +155,16 @@ final class FleetMonitor: Service, Sendable {
             let records = try await ports.decisions.list(meet: nil, limit: 100_000)
             for record in records.reversed() where record.state.isTerminal && !printed.contains(record.jobId) {
                 printed.insert(record.jobId)
-                Self.printDecision(record, objects: ports.objects)
+                let link = try? await links?.link(for: record, now: Date())
+                Self.printDecision(record, objects: ports.objects, link: link?.url)
             }
             // 3. Idle? Nothing waiting on the intake or jobs queue, and the watcher has nothing pending.
             if untilIdle {
                 let intake = try await ports.intake.depth()
                 let jobs = try await ports.jobs.depth()
+                let results = try await ports.results.depth()
                 let stuck = records.contains { $0.state == .queued }
-                if intake.total == 0 && jobs.total == 0 && found.isEmpty {
+                if intake.total == 0 && jobs.total == 0 && results.total == 0 && found.isEmpty {
                     if stuck && !sweptStuck {
                         // A job claimed but never sent (a crash between the two): a sweep re-sends it.
                         sweptStuck = true
@@ -157,7 +183,7 @@ final class FleetMonitor: Service, Sendable {
         }
     }
 
-    static func printDecision(_ record: DecisionRecord, objects: any ObjectStore) {
+    static func printDecision(_ record: DecisionRecord, objects: any ObjectStore, link: String? = nil) {
         let verdict: String
         switch record.state {
         case .failed: verdict = "FAILED (\(record.failure ?? "error"))"
@@ -166,6 +192,7 @@ final class FleetMonitor: Service, Sendable {
         var line = "\(verdict.padding(toLength: 22, withPad: " ", startingAt: 0)) \(record.key)"
         if let reason = record.reason, !reason.isEmpty { line += "\n    \(reason)" }
         if let key = record.replayKey { line += "\n    replay: \(objects.location(bucket: record.replayBucket ?? "", key: key))" }
+        if let link { line += "\n    link:   \(link)" }
         // Unbuffered, so a pipe (make run | tee) sees each decision as it lands.
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
@@ -184,5 +211,29 @@ final class FleetMonitor: Service, Sendable {
 
     static func scheduledEvent() -> String {
         "{\"version\":\"0\",\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\",\"time\":\"\(AWSDate.formatISO8601(Date()))\",\"detail\":{}}"
+    }
+}
+
+/// Runs a service whose failure must not stop the others (the replay server in `run`: a busy port is
+/// a warning, not the end of the judging).
+struct OptionalService: Service {
+    let service: any Service
+    let what: String
+    let logger: Logger
+
+    init(_ service: any Service, what: String, logger: Logger) {
+        self.service = service
+        self.what = what
+        self.logger = logger
+    }
+
+    func run() async throws {
+        do {
+            try await service.run()
+        } catch {
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
+            FileHandle.standardError.write(Data("warning: \(what) did not start: \(error) (use --http HOST:PORT or --no-http)\n".utf8))
+            try? await gracefulShutdown()
+        }
     }
 }

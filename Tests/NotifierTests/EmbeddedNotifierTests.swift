@@ -70,7 +70,7 @@ struct EmbeddedNotifierHarness {
         #expect(mail.contains("To: <coach@lions.example>\r\n"))
         #expect(mail.contains("X-Refvision-Team: lions\r\n"))
         #expect(mail.contains("X-Refvision-Audience: coaches\r\n"))
-        let body = EmailTests.decodeQP(mail.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n"))
+        let body = EmailTests.decodeBody(mail)
         // The link in the e-mail verifies with the service's keys and names this job.
         let link = try #require(body.split(separator: "\n").first { $0.hasPrefix("http://127.0.0.1:8080/r/") })
         let token = String(link.dropFirst("http://127.0.0.1:8080/r/".count))

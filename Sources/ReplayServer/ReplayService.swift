@@ -159,6 +159,9 @@ public struct ReplayService: Sendable {
                 }
             } catch FleetError.objectNotFound {
                 return .html(404, Pages.error(title: "Replay missing", message: "The replay video is no longer stored."))
+            } catch FleetError.invalidKey(let why) {
+                logger.error("replay key refused", metadata: ["jobId": "\(record.jobId)", "reason": "\(why)"])
+                return .html(404, Pages.error(title: "Replay missing", message: "The replay video is no longer stored."))
             } catch {
                 logger.error("replay video lookup failed", metadata: ["jobId": "\(record.jobId)", "error": "\(error)"])
                 return .html(503, Pages.error(title: "Try again", message: "The replay video could not be fetched just now."))

@@ -28,36 +28,53 @@ struct RunCLITests {
         try Data("not a video".utf8 + [UInt8](repeating: 7, count: 4096)).write(to: URL(fileURLWithPath: data + "/raw/open-2026/a-lee/squat-2.mp4"))
         try Data("notes".utf8).write(to: URL(fileURLWithPath: data + "/raw/readme.txt"))
 
-        let (status, out, err) = try await refvision(["run", "--data", data, "--until-idle"], temp: temp)
+        let port = try freeTCPPort()
+        let (status, out, err) = try await refvision(["run", "--data", data, "--until-idle", "--http", "127.0.0.1:\(port)"], temp: temp)
         #expect(status == 0, "\(err.suffix(1500))")
         #expect(out.contains("GOOD LIFT"))
         #expect(out.contains("FAILED (undecodable)"))
         #expect(out.contains("replay: \(data)/annotated/open-2026/a-lee/squat-1."))
+        #expect(out.contains("replay service on http://127.0.0.1:\(port)"))
+        #expect(out.components(separatedBy: "link:   http://127.0.0.1:\(port)/r/v1.k1.").count - 1 == 2, "each decision printed with its link")
+        // The notifier mailed both decisions to the (default) staff address; the links in the mails are the printed ones.
+        let outbox = try FileManager.default.contentsOfDirectory(atPath: data + "/outbox").filter { $0.hasSuffix(".eml") }
+        #expect(outbox.count == 2)
+        #expect(outbox.allSatisfy { $0.hasSuffix("-meet-staff@localhost.eml") })
+        let mails = try outbox.map { try String(contentsOfFile: data + "/outbox/" + $0, encoding: .utf8) }
+        #expect(mails.contains { $0.contains("NO LIFT") || $0.contains("GOOD LIFT") })
+        #expect(mails.contains { $0.contains("Not judged: unreadable video.") })
+        let mailedLinks = mails.compactMap { mail in mail.components(separatedBy: "\r\n").first { $0.hasPrefix("http://127.0.0.1:\(port)/r/") } }
+        #expect(mailedLinks.count == 2, "the failed job's page says why it was not judged")
+        #expect(mailedLinks.allSatisfy { out.contains($0) })
+        let secrets = try FileManager.default.attributesOfItem(atPath: data + "/secrets/link-keys.json")
+        #expect((secrets[.posixPermissions] as? NSNumber)?.intValue == 0o600)
 
         let (jsonStatus, json, _) = try await refvision(["status", "--data", data, "--json"], temp: temp)
         #expect(jsonStatus == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let queues = try #require(object["queues"] as? [String: [String: Int]])
         #expect(queues["jobs"]?["visible"] == 0 && queues["jobs"]?["inFlight"] == 0)
-        #expect(queues["results"]?["visible"] == 2)
+        #expect(queues["results"]?["visible"] == 0 && queues["results"]?["inFlight"] == 0)
         let decisions = try #require(object["decisions"] as? [[String: Any]])
         #expect(decisions.count == 2)
         let good = try #require(decisions.first { $0["key"] as? String == "open-2026/a-lee/squat-1.mp4" })
-        #expect(good["state"] as? String == "judged")
+        #expect(good["state"] as? String == "notified")
         #expect(good["decision"] as? String == "good_lift")
         let replay = try #require(good["replay"] as? String)
         #expect(TestPaths.exists(replay))
         let bad = try #require(decisions.first { $0["key"] as? String == "open-2026/a-lee/squat-2.mp4" })
-        #expect(bad["state"] as? String == "failed")
+        #expect(bad["state"] as? String == "notified")
+        #expect(bad["failure"] as? String == "undecodable")
         #expect((bad["reason"] as? String)?.isEmpty == false)
 
         // A second run has nothing to do: nothing is judged twice.
-        let (again, againOut, _) = try await refvision(["run", "--data", data, "--until-idle"], temp: temp)
+        let (again, againOut, _) = try await refvision(["run", "--data", data, "--until-idle", "--no-http"], temp: temp)
         #expect(again == 0)
         #expect(!againOut.contains("GOOD LIFT\u{20}") || againOut.components(separatedBy: "GOOD LIFT").count == 2)
         let records = try await EmbeddedState(directory: data).decisions.list(meet: nil, limit: 10)
         #expect(records.count == 2)
         #expect(records.allSatisfy { $0.attempts == 1 })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: data + "/outbox").filter { $0.hasSuffix(".eml") }.count == 2)
     }
 
     @Test func runKilledMidJobFinishesOnRestartAndJudgesOnce() async throws {
@@ -66,7 +83,7 @@ struct RunCLITests {
         let data = temp.path("var")
         try FileManager.default.createDirectory(atPath: data + "/raw/m/a", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: try LiftClips.goodSquat(in: temp), toPath: data + "/raw/m/a/squat-1.mp4")
-        let first = try Subprocess(["run", "--data", data, "--visibility-timeout", "5"], environment: ProcessInfo.processInfo.environment,
+        let first = try Subprocess(["run", "--data", data, "--visibility-timeout", "5", "--no-http"], environment: ProcessInfo.processInfo.environment,
                                    logs: temp, name: "run1")
         let state = try EmbeddedState(directory: data)
         try await eventually("job processing", seconds: 120, every: 0.05) {
@@ -76,14 +93,16 @@ struct RunCLITests {
         _ = await first.wait(seconds: 10)
         #expect(try await state.decisions.list(meet: nil, limit: 1).first?.state == .processing)
 
-        let (status, out, err) = try await refvision(["run", "--data", data, "--until-idle", "--visibility-timeout", "5"], temp: temp)
+        let (status, out, err) = try await refvision(["run", "--data", data, "--until-idle", "--visibility-timeout", "5", "--no-http"], temp: temp)
         #expect(status == 0, "\(err.suffix(1500))")
         #expect(out.contains("GOOD LIFT"))
         let records = try await state.decisions.list(meet: nil, limit: 10)
         #expect(records.count == 1)
-        #expect(records.first?.state == .judged)
+        #expect(records.first?.state == .notified)
+        #expect(records.first?.notification?.delivery == .sent)
         #expect(records.first?.attempts == 2)
-        #expect(try await state.queue(named: "results").depth().visible == 1)
+        #expect(try await state.queue(named: "results").depth().total == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: data + "/outbox").filter { $0.hasSuffix(".eml") }.count == 1)
     }
 
     @Test func submitDlqAndHealth() async throws {

@@ -30,6 +30,7 @@ public struct TempDir: Sendable {
 
 public struct CommandFailed: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Runs a program and returns its stdout; throws with its stderr when it exits non-zero.
@@ -69,4 +70,20 @@ public func probe(_ path: String) throws -> (width: Int, height: Int, frames: In
     return (stream["width"] as? Int ?? 0, stream["height"] as? Int ?? 0,
             Int(stream["nb_read_frames"] as? String ?? "0") ?? 0,
             Double(format["duration"] as? String ?? "0") ?? 0)
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+public func freeTCPPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw CommandFailed(description: "socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw CommandFailed(description: "bind() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -44,9 +44,9 @@ public struct SQLiteCoachDirectory: CoachDirectory {
         let email = email.trimmingCharacters(in: .whitespaces)
         return try await pool.write { db in
             if let team {
-                try db.execute(sql: "DELETE FROM coaches WHERE email = ? AND team = ? AND staff = 0", arguments: [email, team])
+                try db.execute(sql: "DELETE FROM coaches WHERE lower(email) = lower(?) AND team = ? AND staff = 0", arguments: [email, team])
             } else {
-                try db.execute(sql: "DELETE FROM coaches WHERE email = ?", arguments: [email])
+                try db.execute(sql: "DELETE FROM coaches WHERE lower(email) = lower(?)", arguments: [email])
             }
             return db.changesCount
         }

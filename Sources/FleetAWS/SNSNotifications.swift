@@ -70,7 +70,13 @@ public struct SNSCoachDirectory: CoachDirectory {
         entry.id = nil
         entry.pending = false
         let existing = try await subscriptions(of: email)
-        var entries = existing.entries.map { var e = $0; e.id = nil; e.pending = false; return e }
+        if let arn = existing.arn, CoachFilterPolicy.isPending(arn) {
+            // SNS shows neither the ARN nor the filter policy of an unconfirmed subscription: its entries
+            // cannot be merged with the new one without losing them.
+            throw FleetError.configuration("\(email) has not confirmed its subscription yet; add more entries once it has")
+        }
+        // Entries refvision did not write (no team, not staff) are not carried into the policy.
+        var entries = existing.entries.filter { $0.staff || $0.team != nil }.map { var e = $0; e.id = nil; e.pending = false; return e }
         if !entries.contains(entry) { entries.append(entry) }
         let policy = CoachFilterPolicy.policy(for: entries)
         var arn: String
@@ -96,12 +102,14 @@ public struct SNSCoachDirectory: CoachDirectory {
     public func remove(email: String, team: String?) async throws -> Int {
         let existing = try await subscriptions(of: email.trimmingCharacters(in: .whitespaces))
         guard let arn = existing.arn else { return 0 }
+        if CoachFilterPolicy.isPending(arn) {
+            throw FleetError.configuration("\(email) has not confirmed its subscription; an unconfirmed subscription lapses by itself after 3 days")
+        }
         let kept = team.map { team in existing.entries.filter { $0.staff || $0.team != team } } ?? []
         let removed = existing.entries.count - kept.count
         guard removed > 0 else { return 0 }
-        if kept.isEmpty || CoachFilterPolicy.isPending(arn) {
-            // A pending subscription cannot be changed or unsubscribed by ARN; it lapses unconfirmed.
-            if !CoachFilterPolicy.isPending(arn) { try await sns.unsubscribe(subscriptionArn: arn) }
+        if kept.isEmpty {
+            try await sns.unsubscribe(subscriptionArn: arn)
         } else {
             try await sns.setSubscriptionAttributes(subscriptionArn: arn, name: "FilterPolicy",
                                                     value: CoachFilterPolicy.policy(for: kept))

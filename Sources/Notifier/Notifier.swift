@@ -54,6 +54,9 @@ public struct NotifierConfiguration: Sendable {
     public var retryMaxSeconds = 300
     /// How long the coach list is cached (it decides whether a decision goes to coaches or staff).
     public var coachCacheSeconds: TimeInterval = 60
+    /// A `sending` claim younger than this belongs to a notifier that is still publishing: a duplicate
+    /// result waits for it instead of judging the claim abandoned (longer than any publish with retries).
+    public var claimStaleSeconds: TimeInterval = 300
 
     public init() {}
 }
@@ -257,6 +260,9 @@ public final class Notifier: Service, Sendable {
             guard let status = record.notification, status.delivery == .sending else {
                 // `sent`, or `unknown` (reported once already).
                 return try await delete(message, outcome: .duplicate)
+            }
+            if clock().timeIntervalSince(status.claimedAt) < configuration.claimStaleSeconds {
+                return await retry(message, reason: "another notifier is publishing this decision")
             }
             // A notifier claimed the job and stopped before confirming (killed mid-publish).
             if sink.isIdempotent {

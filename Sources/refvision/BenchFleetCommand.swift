@@ -121,6 +121,6 @@ struct BenchFleetCommand: AsyncParsableCommand {
         var environment = resources.environment
         environment.merge(["AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                            "AWS_REGION": "us-east-1"]) { _, new in new }
-        return try await FleetPorts.openAWS(jobsURL: resources.jobsQueueURL, logger: logger, environment: environment)
+        return try await FleetPorts.openAWS(logger: logger, environment: environment)
     }
 }

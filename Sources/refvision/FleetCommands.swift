@@ -21,6 +21,11 @@ struct DecisionSummary: Codable, Equatable {
     var attempt: Int?
     var attempts: Int
     var updatedAt: String
+    var team: String?
+    /// The e-mail: `sending`, `sent`, `unknown` (may or may not have gone out; check by hand), `failed`.
+    var mail: String?
+    var mailAudience: String?
+    var mailError: String?
 
     init(_ record: DecisionRecord, objects: any ObjectStore) {
         jobId = record.jobId
@@ -36,6 +41,10 @@ struct DecisionSummary: Codable, Equatable {
         attempt = record.attempt
         attempts = record.attempts
         updatedAt = AWSDate.formatISO8601(record.updatedAt)
+        team = record.team
+        mail = record.notification?.delivery.rawValue
+        mailAudience = record.notification?.audience
+        mailError = record.notification?.lastError
     }
 }
 
@@ -48,7 +57,9 @@ struct StatusReport: Codable {
 func fleetStatus(_ ports: FleetPorts, meet: String? = nil, limit: Int = 1000) async throws -> StatusReport {
     var queues: [String: QueueDepth] = [:]
     for name in ["intake", "intake-dlq", "jobs", "jobs-dlq", "results", "results-dlq"] {
-        queues[name] = try await ports.queue(named: name).depth()
+        let queue = try ports.queue(named: name)
+        if queue is UnconfiguredQueue { continue }  // AWS: a queue this task was not given
+        queues[name] = try await queue.depth()
     }
     let records = try await ports.decisions.list(meet: meet, limit: limit)
     return StatusReport(
@@ -73,6 +84,13 @@ func printStatusTable(_ report: StatusReport) {
         print("  \(verdict.padding(toLength: 22, withPad: " ", startingAt: 0)) \(d.key)")
         if let reason = d.reason, !reason.isEmpty { print("      \(reason)") }
         if let replay = d.replay { print("      replay: \(replay)") }
+        switch d.mail {
+        case "sent": print("      mailed to \(d.mailAudience ?? "coaches")")
+        case "unknown": print("      MAIL UNKNOWN: \(d.mailError ?? "the publish may not have gone out") (not repeated; check and forward the link by hand)")
+        case "failed": print("      mail failed, will retry: \(d.mailError ?? "")")
+        case "sending": print("      mail being sent")
+        default: break
+        }
     }
 }
 

@@ -6,6 +6,7 @@ import FleetAWS
 import Foundation
 import Logging
 import ServiceSupport
+import Synchronization
 
 /// Where the fleet's state lives: `--data DIR` (embedded), else AWS when `REFVISION_JOBS_QUEUE_URL` is
 /// set (as ECS passes it), else the embedded default `./var` (or `REFVISION_DATA`).
@@ -62,16 +63,26 @@ struct FleetPorts: Sendable {
     }
 
     func shutdown() async {
-        if case .aws(let client) = backend { try? await client.shutdown() }
+        if case .aws(let client) = backend {
+            try? await client.shutdown()
+            OpenClients.release(client)
+        }
     }
 
     static func open(_ options: FleetOptions, logger: Logger,
                      environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> FleetPorts {
-        if options.data == nil, let jobsURL = environment["REFVISION_JOBS_QUEUE_URL"], !jobsURL.isEmpty {
-            return try await openAWS(jobsURL: jobsURL, logger: logger, environment: environment)
+        if options.data == nil, Self.awsSelected(environment) {
+            return try await openAWS(logger: logger, environment: environment)
         }
         let directory = options.data ?? environment["REFVISION_DATA"].flatMap { $0.isEmpty ? nil : $0 } ?? "./var"
         return try openEmbedded(directory: directory, environment: environment)
+    }
+
+    /// AWS when the task definition names the fleet's table or any of its queues (each service gets the
+    /// ones it uses; docs/configuration.md).
+    static func awsSelected(_ environment: [String: String]) -> Bool {
+        ["REFVISION_TABLE", "REFVISION_JOBS_QUEUE_URL", "REFVISION_INTAKE_QUEUE_URL", "REFVISION_RESULTS_QUEUE_URL"]
+            .contains { !(environment[$0] ?? "").isEmpty }
     }
 
     static func openEmbedded(directory: String, environment: [String: String]) throws -> FleetPorts {
@@ -102,36 +113,106 @@ struct FleetPorts: Sendable {
             rawBucket: EmbeddedQueues.rawBucket, annotatedBucket: EmbeddedQueues.annotatedBucket, environment: environment)
     }
 
-    static func openAWS(jobsURL: String, logger: Logger, environment: [String: String]) async throws -> FleetPorts {
-        func required(_ name: String) throws -> String {
-            guard let value = environment[name], !value.isEmpty else {
-                throw CLIError(description: "\(name) is not set (AWS mode: see docs/configuration.md)", code: Exit.usage)
-            }
-            return value
-        }
+    /// The AWS ports. Only `REFVISION_TABLE` is required here; a queue or bucket whose variable is unset
+    /// fails with a clear error when a service uses it (the service factories check theirs at start-up),
+    /// and each dead-letter queue is looked up from its queue's RedrivePolicy on first use, so a service
+    /// needs neither the variables nor the IAM permissions of queues it never touches.
+    static func openAWS(logger: Logger, environment: [String: String]) async throws -> FleetPorts {
         let client = try AWSClient.fromEnvironment(environment, logger: logger)
-        do {
-            let sqs = SQSClient(client: client)
-            let intake = SQSJobQueue(sqs: sqs, queueURL: try required("REFVISION_INTAKE_QUEUE_URL"))
-            let jobs = SQSJobQueue(sqs: sqs, queueURL: jobsURL)
-            let results = SQSJobQueue(sqs: sqs, queueURL: try required("REFVISION_RESULTS_QUEUE_URL"))
-            func dlq(_ queue: SQSJobQueue) async throws -> SQSJobQueue {
-                guard let found = try await queue.deadLetterQueue() else {
-                    throw CLIError(description: "queue \(queue.name) has no redrive policy (dead-letter queue)", code: Exit.runtime)
-                }
-                return found
+        OpenClients.keep(client)
+        let sqs = SQSClient(client: client)
+        func queue(_ variable: String) -> (any JobQueue, any JobQueue) {
+            guard let url = environment[variable], !url.isEmpty else {
+                let missing = UnconfiguredQueue(variable: variable)
+                return (missing, missing)
             }
-            return FleetPorts(
-                backend: .aws(client), intake: intake, intakeDLQ: try await dlq(intake), jobs: jobs, jobsDLQ: try await dlq(jobs),
-                results: results, resultsDLQ: try await dlq(results), objects: S3ObjectStore(s3: S3Client(client: client)),
-                decisions: DynamoDecisionStore(dynamo: DynamoDBClient(client: client), table: try required("REFVISION_TABLE")),
-                rawBucket: try required("REFVISION_RAW_BUCKET"), annotatedBucket: try required("REFVISION_ANNOTATED_BUCKET"),
-                environment: environment)
-        } catch {
+            let queue = SQSJobQueue(sqs: sqs, queueURL: url)
+            return (queue, LazyDeadLetterQueue(queue: queue))
+        }
+        guard let table = environment["REFVISION_TABLE"], !table.isEmpty else {
             try? await client.shutdown()
-            throw error
+            throw CLIError(description: "REFVISION_TABLE is not set (AWS mode: see docs/configuration.md)", code: Exit.usage)
+        }
+        let (intake, intakeDLQ) = queue("REFVISION_INTAKE_QUEUE_URL")
+        let (jobs, jobsDLQ) = queue("REFVISION_JOBS_QUEUE_URL")
+        let (results, resultsDLQ) = queue("REFVISION_RESULTS_QUEUE_URL")
+        return FleetPorts(
+            backend: .aws(client), intake: intake, intakeDLQ: intakeDLQ, jobs: jobs, jobsDLQ: jobsDLQ,
+            results: results, resultsDLQ: resultsDLQ, objects: S3ObjectStore(s3: S3Client(client: client)),
+            decisions: DynamoDecisionStore(dynamo: DynamoDBClient(client: client), table: table),
+            rawBucket: environment["REFVISION_RAW_BUCKET"] ?? "", annotatedBucket: environment["REFVISION_ANNOTATED_BUCKET"] ?? "",
+            environment: environment)
+    }
+
+    /// Start-up checks of a service: the variables of what it uses are set, and the dead-letter queues it
+    /// sends to exist (a missing redrive policy is found now, not at the first bad message).
+    func require(queues: [any JobQueue] = [], deadLetters: [any JobQueue] = [], buckets: [(String, String)] = []) async throws {
+        for queue in queues + deadLetters {
+            if let missing = queue as? UnconfiguredQueue {
+                throw CLIError(description: "\(missing.variable) is not set (see docs/configuration.md)", code: Exit.usage)
+            }
+        }
+        for (variable, value) in buckets where value.isEmpty {
+            throw CLIError(description: "\(variable) is not set (see docs/configuration.md)", code: Exit.usage)
+        }
+        for dlq in deadLetters {
+            if let lazy = dlq as? LazyDeadLetterQueue { _ = try await lazy.resolved() }
         }
     }
+}
+
+/// The AWS clients the commands opened. A command that fails reports and exits (`failAndExit`) without
+/// unwinding to its `shutdown()`; holding the client here keeps its HTTP client from being deinitialised
+/// un-shut-down on the way (AsyncHTTPClient traps on that) before the process exits.
+enum OpenClients {
+    private static let clients = Mutex<[ObjectIdentifier: AWSClient]>([:])
+    static func keep(_ client: AWSClient) { clients.withLock { $0[ObjectIdentifier(client)] = client } }
+    static func release(_ client: AWSClient) { _ = clients.withLock { $0.removeValue(forKey: ObjectIdentifier(client)) } }
+}
+
+/// A queue whose variable is not set: every use is a configuration error naming the variable.
+struct UnconfiguredQueue: JobQueue {
+    let variable: String
+    var name: String { variable }
+    var error: CLIError { CLIError(description: "\(variable) is not set (see docs/configuration.md)", code: Exit.usage) }
+    func send(_ messages: [OutgoingMessage]) async throws -> [BatchEntryFailure] { throw error }
+    func receive(maxMessages: Int, waitSeconds: Int, visibilityTimeout: Int?) async throws -> [QueueMessage] { throw error }
+    func delete(receiptHandle: String) async throws { throw error }
+    func deleteBatch(_ receiptHandles: [(id: String, receiptHandle: String)]) async throws -> [BatchEntryFailure] { throw error }
+    func changeVisibility(receiptHandle: String, seconds: Int) async throws { throw error }
+    func depth() async throws -> QueueDepth { throw error }
+}
+
+/// The dead-letter queue of an SQS queue, found from its RedrivePolicy on first use and kept.
+final class LazyDeadLetterQueue: JobQueue, Sendable {
+    let queue: SQSJobQueue
+    private let found = Mutex<SQSJobQueue?>(nil)
+
+    init(queue: SQSJobQueue) { self.queue = queue }
+
+    var name: String { found.withLock { $0?.name } ?? "\(queue.name) DLQ" }
+
+    func resolved() async throws -> SQSJobQueue {
+        if let known = found.withLock({ $0 }) { return known }
+        guard let dlq = try await queue.deadLetterQueue() else {
+            throw CLIError(description: "queue \(queue.name) has no redrive policy (dead-letter queue)", code: Exit.runtime)
+        }
+        found.withLock { $0 = dlq }
+        return dlq
+    }
+
+    func send(_ messages: [OutgoingMessage]) async throws -> [BatchEntryFailure] { try await resolved().send(messages) }
+    func receive(maxMessages: Int, waitSeconds: Int, visibilityTimeout: Int?) async throws -> [QueueMessage] {
+        try await resolved().receive(maxMessages: maxMessages, waitSeconds: waitSeconds, visibilityTimeout: visibilityTimeout)
+    }
+    func delete(receiptHandle: String) async throws { try await resolved().delete(receiptHandle: receiptHandle) }
+    func deleteBatch(_ receiptHandles: [(id: String, receiptHandle: String)]) async throws -> [BatchEntryFailure] {
+        try await resolved().deleteBatch(receiptHandles)
+    }
+    func changeVisibility(receiptHandle: String, seconds: Int) async throws {
+        try await resolved().changeVisibility(receiptHandle: receiptHandle, seconds: seconds)
+    }
+    func depth() async throws -> QueueDepth { try await resolved().depth() }
 }
 
 /// Logging for the services: JSON lines on stderr (what ECS ships to CloudWatch Logs).

@@ -25,6 +25,7 @@ struct NotifierCommand: AsyncParsableCommand {
             _ = try ServiceLogging.bootstrap(level: fleet.logLevel)
             let logger = Logger(label: "refvision.notifier")
             let ports = try await FleetPorts.open(fleet, logger: logger)
+            try await ports.require(queues: [ports.results], deadLetters: [ports.resultsDLQ])
             let notifier = try makeNotifier(ports, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: notifier)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -59,7 +60,7 @@ struct ReplayCommand: AsyncParsableCommand {
             let port = Int(try environmentNumber("REFVISION_HTTP_PORT", default: 8080, in: 0...65535, environment: ports.environment))
             let address = http ?? HTTPAddress(host: ports.isEmbedded ? "127.0.0.1" : "0.0.0.0", port: port)
             let service = try makeReplayService(ports, logger: logger)
-            let https = (ports.environment["REFVISION_REPLAY_BASE_URL"] ?? "").hasPrefix("https://")
+            let https = (ports.environment["REFVISION_REPLAY_BASE_URL"] ?? "").lowercased().hasPrefix("https://")
             let app = ReplayHTTPServer.application(service: service, host: address.host, port: address.port, https: https) { bound in
                 logger.notice("replay service listening", metadata: ["address": "\(address.host):\(bound)"])
                 if ports.isEmbedded { print("replay service on http://\(address.host):\(bound)") }
@@ -166,6 +167,7 @@ struct CoachesCommand: AsyncParsableCommand {
 
     static func describe(_ entry: CoachSubscription) -> String {
         if entry.staff { return "\(entry.email)  staff (decisions no coach's entry matches)" }
+        if entry.pending && entry.team == nil { return "\(entry.email)  [pending confirmation: SNS shows its filter once the address confirms]" }
         guard let team = entry.team else { return "\(entry.email)  (not a refvision filter; left alone)" }
         return "\(entry.email)  team \(team)" + (entry.athlete.map { ", athlete \($0)" } ?? ", every athlete") + (entry.pending ? "  [pending confirmation]" : "")
     }

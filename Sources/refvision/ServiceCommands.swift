@@ -26,6 +26,8 @@ struct DispatcherCommand: AsyncParsableCommand {
             _ = try ServiceLogging.bootstrap(level: fleet.logLevel)
             let logger = Logger(label: "refvision.dispatcher")
             let ports = try await FleetPorts.open(fleet, logger: logger)
+            try await ports.require(queues: [ports.intake, ports.jobs], deadLetters: [ports.intakeDLQ],
+                                    buckets: [("REFVISION_RAW_BUCKET", ports.rawBucket)])
             let dispatcher = try makeDispatcher(ports, logger: logger, environment: ports.environment)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: dispatcher)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -105,6 +107,7 @@ struct WorkerCommand: AsyncParsableCommand {
             _ = try ServiceLogging.bootstrap(level: fleet.logLevel)
             let logger = Logger(label: "refvision.worker")
             let ports = try await FleetPorts.open(fleet, logger: logger)
+            try await ports.require(queues: [ports.jobs, ports.results], buckets: [("REFVISION_ANNOTATED_BUCKET", ports.annotatedBucket)])
             let slotCount = try slots ?? Int(environmentNumber("REFVISION_WORKER_SLOTS", default: 1, in: 1...64))
             guard (1...64).contains(slotCount) else { throw ValidationError("--slots must be 1...64") }
             let worker = try makeWorker(ports, slots: slotCount, visibilityTimeout: visibilityTimeout, logger: logger,

@@ -1,4 +1,5 @@
 import Fleet
+import FleetFixtures
 import Foundation
 import Testing
 import TestSupport
@@ -128,6 +129,51 @@ struct ProcessTests {
         #expect(status == 0, "\(dispatcher.errorText.suffix(1000))")
         #expect(Date().timeIntervalSince(started) < 15)
         #expect(dispatcher.errorText.contains("\"message\":\"dispatcher stopped\""))
+    }
+
+    @Test(arguments: Backend.available)
+    func theNotifierServiceMailsADecisionOnceAndStopsOnSigterm(backend: Backend) async throws {
+        let fleet = try await TestFleet.make(backend)
+        defer { Task { await fleet.close() } }
+        var environment = fleet.environment
+        environment["REFVISION_LINK_KEYS"] = #"{"active":"k1","k1":"process-test-secret-process-test-secret"}"#
+        environment["REFVISION_REPLAY_BASE_URL"] = "https://replay.example.com"
+        if backend == .moto {
+            // Only what the notifier's task definition gives it: no jobs or intake queue, no buckets.
+            for name in ["REFVISION_JOBS_QUEUE_URL", "REFVISION_INTAKE_QUEUE_URL", "REFVISION_RAW_BUCKET", "REFVISION_ANNOTATED_BUCKET"] {
+                environment.removeValue(forKey: name)
+            }
+            var missing = environment
+            missing.removeValue(forKey: "REFVISION_RESULTS_QUEUE_URL")
+            let (status, _, err) = try await refvision(["notifier"], environment: missing, temp: fleet.temp)
+            #expect(status == 64)
+            #expect(err.contains("REFVISION_RESULTS_QUEUE_URL is not set"))
+        }
+        let record = SampleDecisions.squat(.noLift, annotatedBucket: fleet.annotatedBucket)
+        #expect(try await fleet.decisions.create(record))
+        let result = try FleetJSON.string(ResultMessage(record: record, decidedAt: SampleDecisions.now))
+        try await fleet.results.send(body: result)
+        try await fleet.results.send(body: result)
+        try await fleet.results.send(body: "{not a result")
+        let notifier = try Subprocess(["notifier"] + fleet.backendArguments, environment: environment, logs: fleet.temp, name: "n")
+        try await eventually("the decision notified", seconds: 60) {
+            try await fleet.decisions.get(jobId: record.jobId)?.notification?.delivery == .sent
+        }
+        try await eventually("the results queue emptied", seconds: 60) { try await fleet.results.depth().total == 0 }
+        let started = Date()
+        notifier.signal(SIGTERM)
+        let status = await notifier.wait(seconds: 30)
+        #expect(status == 0, "\(notifier.errorText.suffix(1000))")
+        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(notifier.errorText.contains("\"message\":\"notifier stopped\""))
+        #expect(notifier.errorText.components(separatedBy: "\"outcome\":\"sent(audience: \\\"staff\\\")\"").count - 1 == 1,
+                "\(notifier.errorText.suffix(2000))")
+        #expect(notifier.errorText.components(separatedBy: "\"outcome\":\"duplicate\"").count - 1 == 1)
+        #expect(notifier.errorText.contains("\"outcome\":\"deadLettered("))
+        if backend == .embedded {
+            let outbox = try FileManager.default.contentsOfDirectory(atPath: fleet.temp.path("data/outbox")).filter { $0.hasSuffix(".eml") }
+            #expect(outbox.count == 1)
+        }
     }
 
     @Test(arguments: Backend.available)

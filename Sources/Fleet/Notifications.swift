@@ -79,6 +79,24 @@ public struct OutgoingNotification: Sendable, Equatable {
     }
 }
 
+/// A link to a decision's replay, and when it stops working.
+public struct ReplayLink: Sendable, Equatable {
+    public var url: String
+    public var expires: Date
+
+    public init(url: String, expires: Date) {
+        self.url = url
+        self.expires = expires
+    }
+}
+
+/// Makes the link a notification carries: a signed link to the replay service (Notifier's
+/// `SignedReplayLinks`) or a plain S3 presigned URL (FleetAWS's `PresignedReplayLinks`).
+public protocol ReplayLinkProvider: Sendable {
+    /// The link for a decision, or nil when it has nothing to show.
+    func link(for record: DecisionRecord, now: Date) async throws -> ReplayLink?
+}
+
 /// What a sink reports after delivering.
 public struct DeliveryReceipt: Sendable, Equatable {
     /// SNS message id, or the outbox file names joined by commas.

@@ -137,3 +137,22 @@ public struct SNSCoachDirectory: CoachDirectory {
         return entries ?? [CoachSubscription(email: subscription.endpoint, team: nil, id: subscription.subscriptionArn, pending: pending)]
     }
 }
+
+/// Plain S3 presigned URLs as the links in e-mails (`REFVISION_LINK_MODE=presigned`; no replay service
+/// needed). The signer clamps the validity to 7 days and to the expiry of the credentials that sign: a
+/// task role's session lasts hours, so these links die early, and the e-mail says until when.
+public struct PresignedReplayLinks: ReplayLinkProvider {
+    public let s3: S3Client
+    public let seconds: Int
+
+    public init(s3: S3Client, seconds: Int) {
+        self.s3 = s3
+        self.seconds = seconds
+    }
+
+    public func link(for record: DecisionRecord, now: Date) async throws -> ReplayLink? {
+        guard let bucket = record.replayBucket, let key = record.replayKey else { return nil }
+        let presigned = try await s3.presignGetObject(bucket: bucket, key: key, expires: seconds, date: now)
+        return ReplayLink(url: presigned.url, expires: presigned.expiresAt)
+    }
+}

@@ -7,23 +7,6 @@ import ServiceSupport
 import Synchronization
 import AWSSigner
 
-/// A link to a decision's replay page, and when it stops working.
-public struct ReplayLink: Sendable, Equatable {
-    public var url: String
-    public var expires: Date
-
-    public init(url: String, expires: Date) {
-        self.url = url
-        self.expires = expires
-    }
-}
-
-/// Makes the link a notification carries.
-public protocol ReplayLinkProvider: Sendable {
-    /// The link for a decision, or nil when it has nothing to show (no replay was made).
-    func link(for record: DecisionRecord, now: Date) async throws -> ReplayLink?
-}
-
 /// Stable links to the replay service carrying an HMAC token (job id, expiry, key id): they outlive the
 /// role credentials that S3 presigned URLs die with (docs/notifications.md).
 public struct SignedReplayLinks: ReplayLinkProvider {

@@ -63,7 +63,9 @@ struct ReplayCommand: AsyncParsableCommand {
             let https = (ports.environment["REFVISION_REPLAY_BASE_URL"] ?? "").lowercased().hasPrefix("https://")
             let app = ReplayHTTPServer.application(service: service, host: address.host, port: address.port, https: https) { bound in
                 logger.notice("replay service listening", metadata: ["address": "\(address.host):\(bound)"])
-                if ports.isEmbedded { print("replay service on http://\(address.host):\(bound)") }
+                if ports.isEmbedded {
+                    FileHandle.standardOutput.write(Data("replay service on http://\(address.host):\(bound)\n".utf8))
+                }
             }
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -134,19 +134,6 @@ extension FleetPorts {
     }
 }
 
-/// Plain S3 presigned URLs as links (no replay service needed). They stop working when the credentials
-/// that signed them expire (a task role's session: hours), so the e-mail says until when.
-struct PresignedReplayLinks: ReplayLinkProvider {
-    let s3: S3Client
-    let seconds: Int
-
-    func link(for record: DecisionRecord, now: Date) async throws -> ReplayLink? {
-        guard let bucket = record.replayBucket, let key = record.replayKey else { return nil }
-        let presigned = try await s3.presignGetObject(bucket: bucket, key: key, expires: seconds, date: now)
-        return ReplayLink(url: presigned.url, expires: presigned.expiresAt)
-    }
-}
-
 func randomSecret(_ length: Int) -> String {
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
     var generator = SystemRandomNumberGenerator()

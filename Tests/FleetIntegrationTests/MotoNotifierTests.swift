@@ -209,6 +209,38 @@ struct MotoNotifierTests {
         #expect(try await s.sentNotifications().isEmpty)
     }
 
+    @Test func presignedModeLinksAreClampedToSevenDaysAndToTheCredentials() async throws {
+        let s = try await Setup.make()
+        defer { Task { await s.fleet.close() } }
+        let record = SampleDecisions.squat(.goodLift, annotatedBucket: s.fleet.annotatedBucket)
+        let file = s.fleet.temp.path("replay.mp4")
+        try Data("replay bytes".utf8).write(to: URL(fileURLWithPath: file))
+        try await s.fleet.objects.upload(file: file, bucket: s.fleet.annotatedBucket, key: try #require(record.replayKey),
+                                         contentType: "video/mp4", metadata: [:])
+        let now = Date()
+        // Long-lived keys: the link is cut to S3's 7-day limit, and it fetches the replay.
+        let long = try #require(try await PresignedReplayLinks(s3: S3Client(client: s.client), seconds: 30 * 86400).link(for: record, now: now))
+        #expect(abs(long.expires.timeIntervalSince(now) - 7 * 86400) < 2)
+        let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: long.url)))
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(data == Data("replay bytes".utf8))
+        // Session credentials that expire in an hour: the link dies with them, and says so.
+        var configuration = try AWSConfiguration.local(endpoint: try #require(Backend.motoEndpoint), region: "us-east-1")
+        configuration.retry = AWSRetryPolicy(maxAttempts: 1)
+        let session = AWSClient(configuration: configuration, credentialProvider: StaticCredentialProvider(AWSCredentials(
+            accessKeyId: "testing", secretAccessKey: "testing", sessionToken: "token", expiration: now.addingTimeInterval(3600))))
+        defer { Task { try? await session.shutdown() } }
+        let short = try #require(try await PresignedReplayLinks(s3: S3Client(client: session), seconds: 7 * 86400).link(for: record, now: now))
+        #expect(short.expires <= now.addingTimeInterval(3600))
+        #expect(short.url.contains("X-Amz-Security-Token="))
+        // The e-mail carries that expiry.
+        let mail = NotificationComposer.compose(record, link: short.url, linkExpires: short.expires, audience: "staff")
+        #expect(mail.body.contains("link valid until \(HumanDate.utc(short.expires))"))
+        var failed = record
+        failed.replayKey = nil
+        #expect(try await PresignedReplayLinks(s3: S3Client(client: s.client), seconds: 3600).link(for: failed, now: now) == nil)
+    }
+
     @Test func coachesAreEmailSubscriptionsWithOneFilterPolicyPerAddress() async throws {
         let s = try await Setup.make()
         defer { Task { await s.fleet.close() } }

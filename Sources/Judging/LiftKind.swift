@@ -2,6 +2,15 @@
 
 /// The lift a video shows.
 public enum LiftKind: String, Codable, CaseIterable, Sendable {
+    /// The lift's name for people: `Squat`, `Bench press`, `Deadlift`.
+    public var title: String {
+        switch self {
+        case .squat: "Squat"
+        case .bench: "Bench press"
+        case .deadlift: "Deadlift"
+        }
+    }
+
     case squat
     case bench
     case deadlift

@@ -14,7 +14,7 @@ public enum NotificationComposer {
     public static func compose(_ record: DecisionRecord, link: String?, linkExpires: Date?, audience: String) -> OutgoingNotification {
         let verdict = record.verdict.flatMap { try? JSONDecoder().decode(Verdict.self, from: Data($0.utf8)) }
         let failed = record.decidedState == .failed
-        let lift = liftName(record.lift ?? verdict?.lift?.rawValue)
+        let lift = (record.lift.flatMap(LiftKind.init(rawValue:)) ?? verdict?.lift)?.title ?? "Lift"
         let athlete = record.athlete.map(displayName) ?? "unknown athlete"
 
         var subjectParts = [lift, athlete]
@@ -114,15 +114,6 @@ public enum NotificationComposer {
         case "not_found": "video not found"
         case "invalid_job": "invalid job"
         default: "processing failed"
-        }
-    }
-
-    static func liftName(_ lift: String?) -> String {
-        switch lift {
-        case "squat": "Squat"
-        case "bench": "Bench press"
-        case "deadlift": "Deadlift"
-        default: "Lift"
         }
     }
 

@@ -67,7 +67,7 @@ public enum Pages {
     public static func replay(_ record: DecisionRecord, videoURL: String?, expires: Date?) -> String {
         let verdict = record.verdict.flatMap { try? JSONDecoder().decode(Verdict.self, from: Data($0.utf8)) }
         var html = ""
-        let title = [liftName(record.lift), record.athlete, record.attempt.map { "attempt \($0)" }].compactMap { $0 }.joined(separator: " — ")
+        let title = [record.lift.flatMap(LiftKind.init(rawValue:))?.title, record.athlete, record.attempt.map { "attempt \($0)" }].compactMap { $0 }.joined(separator: " — ")
         html += "<h1>\(escape(title))</h1>\n"
         var meta: [String] = []
         if let meet = record.meet { meta.append("Meet \(escape(meet))") }
@@ -117,15 +117,6 @@ public enum Pages {
                 + "<td class=\"num\">\(String(format: "%.3f", rule.threshold))</td><td>\(escape(rule.unit.rawValue))</td><td>\(when)</td></tr>\n"
         }
         return html + "</tbody></table>\n"
-    }
-
-    static func liftName(_ lift: String?) -> String? {
-        switch lift {
-        case "squat": "Squat"
-        case "bench": "Bench press"
-        case "deadlift": "Deadlift"
-        default: nil
-        }
     }
 
     // MARK: - Meet dashboard

@@ -202,3 +202,31 @@ def test_botocore_rejects_a_malformed_task_definition(moto_endpoint):
     doc["containerDefinitions"][0]["stopTimeout"] = "120"  # a string where an integer belongs
     with pytest.raises(ParamValidationError):
         ecs_client(moto_endpoint).register_task_definition(**doc)
+
+
+# What each service checks at start-up on AWS (Sources/refvision/ServiceCommands.swift and NotifyCommands.swift:
+# FleetPorts.open needs REFVISION_TABLE, `ports.require(...)` the queues and buckets, the notifier and the
+# replay service their topic, base URL and secrets). REFVISION_TABLE also selects the AWS backend.
+REQUIRED_ON_AWS = {
+    "dispatcher": ({"REFVISION_TABLE", "REFVISION_INTAKE_QUEUE_URL", "REFVISION_JOBS_QUEUE_URL", "REFVISION_RAW_BUCKET"}, set()),
+    "worker": ({"REFVISION_TABLE", "REFVISION_JOBS_QUEUE_URL", "REFVISION_RESULTS_QUEUE_URL", "REFVISION_ANNOTATED_BUCKET"}, set()),
+    "notifier": ({"REFVISION_TABLE", "REFVISION_RESULTS_QUEUE_URL", "REFVISION_COACHES_TOPIC_ARN", "REFVISION_REPLAY_BASE_URL"},
+                 {"REFVISION_LINK_KEYS"}),
+    "replay": ({"REFVISION_TABLE"}, {"REFVISION_LINK_KEYS", "REFVISION_DASHBOARD_AUTH"}),
+}
+RESOURCE_VARIABLES = {"REFVISION_INTAKE_QUEUE_URL", "REFVISION_JOBS_QUEUE_URL", "REFVISION_RESULTS_QUEUE_URL",
+                      "REFVISION_RAW_BUCKET", "REFVISION_ANNOTATED_BUCKET", "REFVISION_COACHES_TOPIC_ARN",
+                      "REFVISION_OPS_TOPIC_ARN"}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_each_service_gets_what_it_uses_and_no_other_resource(name):
+    service, _ = TASKDEF_FILES[name]
+    c = container(load_taskdef(name))
+    env = set(env_names(c))
+    secrets = {s["name"] for s in c.get("secrets", [])}
+    required, required_secrets = REQUIRED_ON_AWS[service]
+    assert required <= env, f"{name}: missing {sorted(required - env)}"
+    assert required_secrets <= secrets, f"{name}: missing secrets {sorted(required_secrets - secrets)}"
+    # The queue, bucket and topic variables name only what the service uses (its task role matches them).
+    assert env & RESOURCE_VARIABLES == required & RESOURCE_VARIABLES, name

@@ -285,3 +285,99 @@ def test_the_simulator_embeds_the_deployed_policy():
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "sync-policy"), "--check"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
+
+
+# ---- task roles: exactly the calls each service makes (docs/deploy.md#task-roles) ----
+
+TASK_ROLES = {"Worker": "WorkerTaskRole", "Dispatcher": "DispatcherTaskRole", "Notifier": "NotifierTaskRole",
+              "Replay": "ReplayTaskRole"}
+ECS_ARN_PREFIX = "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+
+
+def resource_text(resource):
+    """A statement's resource as docs/deploy.md writes it."""
+    if isinstance(resource, str):
+        return resource
+    if "Ref" in resource:
+        return resource["Ref"]
+    if "Fn::GetAtt" in resource:
+        att = resource["Fn::GetAtt"]
+        return ".".join(att) if isinstance(att, list) else att
+    if "Fn::Sub" in resource:
+        text = resource["Fn::Sub"]
+        return text[len(ECS_ARN_PREFIX):] if text.startswith(ECS_ARN_PREFIX) else text
+    raise AssertionError(f"unexpected resource {resource}")
+
+
+def role_statements(template, role):
+    out = set()
+    for policy in props(template, role)["Policies"]:
+        for st in policy["PolicyDocument"]["Statement"]:
+            assert st["Effect"] == "Allow"
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            out.add((frozenset(actions), frozenset(resource_text(r) for r in resources)))
+    return out
+
+
+def documented_role_statements():
+    import re
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = text.split("## Task roles", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[0] not in TASK_ROLES:
+            continue
+        actions = frozenset(re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", cells[1]))
+        resources = frozenset(re.findall(r"`([^`]+)`", cells[2]))
+        assert actions and resources, line
+        rows.setdefault(TASK_ROLES[cells[0]], set()).add((actions, resources))
+    return rows
+
+
+def test_task_roles_are_the_ones_docs_deploy_md_lists(template):
+    documented = documented_role_statements()
+    assert sorted(documented) == sorted(TASK_ROLES.values())
+    for role, statements in documented.items():
+        assert role_statements(template, role) == statements, role
+
+
+def test_task_roles_make_no_call_the_code_does_not(template):
+    everything = {a for role in TASK_ROLES.values() for actions, _ in role_statements(template, role) for a in actions}
+    # Updates are conditional PutItems; Scan is only `refvision status` without --meet; nothing publishes to
+    # the ops topic; the worker's metrics are EMF log lines.
+    for action in ("dynamodb:UpdateItem", "dynamodb:Scan", "dynamodb:DeleteItem", "ecs:GetTaskProtection"):
+        assert action not in everything, action
+    worker = {a for actions, _ in role_statements(template, "WorkerTaskRole") for a in actions}
+    assert "cloudwatch:PutMetricData" not in worker and "sqs:GetQueueAttributes" not in worker
+    for role in TASK_ROLES.values():
+        for actions, resources in role_statements(template, role):
+            assert "OpsTopic" not in resources, role
+            if any(a.startswith("dynamodb:Query") for a in actions):
+                assert resources == {"${Table.Arn}/index/ByMeet"}, role
+
+
+QUEUE_VARIABLES = {"IntakeQueue": "REFVISION_INTAKE_QUEUE_URL", "JobsQueue": "REFVISION_JOBS_QUEUE_URL",
+                   "ResultsQueue": "REFVISION_RESULTS_QUEUE_URL"}
+
+
+@pytest.mark.parametrize("resource", ["WorkerInf2TaskDefinition", "WorkerCpuTaskDefinition", "DispatcherTaskDefinition",
+                                      "NotifierTaskDefinition", "ReplayTaskDefinition"])
+def test_a_task_role_reaches_exactly_the_queues_its_task_definition_names(template, resource):
+    t = props(template, resource)
+    role = t["TaskRoleArn"]["Fn::GetAtt"][0]
+    env = {e["Name"] for e in t["ContainerDefinitions"][0]["Environment"]}
+    reached = {r.split(".")[0] for _, resources in role_statements(template, role) for r in resources}
+    for queue, variable in QUEUE_VARIABLES.items():
+        assert (queue in reached) == (variable in env), (resource, queue)
+        # A service sends to a dead-letter queue only through its queue's redrive policy.
+        dlq = queue.replace("Queue", "DeadLetterQueue")
+        if dlq in reached:
+            assert variable in env
+            dlq_actions = {a for actions, res in role_statements(template, role) if f"{dlq}.Arn" in res for a in actions}
+            assert dlq_actions == {"sqs:GetQueueUrl", "sqs:SendMessage"}
+            queue_actions = {a for actions, res in role_statements(template, role) if f"{queue}.Arn" in res for a in actions}
+            assert "sqs:GetQueueAttributes" in queue_actions

@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "Fleet", "Embedded", "Judging", "ReplayLinks", "FleetFixtures"]),
         // The replay service in process (HummingbirdTesting) and live (headless Chromium).
         .testTarget(name: "ReplayServerTests", dependencies: [
-            "ReplayServer", "Fleet", "Embedded", "ReplayLinks", "Judging", "TestSupport", "FleetFixtures",
+            "ReplayServer", "Fleet", "Embedded", "ReplayLinks", "Judging", "TestSupport", "FleetFixtures", "AWS", "AWSSigner",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
@@ -171,7 +171,7 @@ let package = Package(
             swiftSettings: openVINOSwiftFlags
         ),
         .testTarget(name: "AWSTests", dependencies: [
-            "AWS", "AWSSigner", "Fleet",
+            "AWS", "AWSSigner", "Fleet", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -33,6 +33,9 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     public var team: String?
     public var createdAt: Date
     public var updatedAt: Date
+    /// When the worker recorded the decision (`judged`/`failed`); never changed afterwards. Replay links
+    /// count their validity from it, so every link made for one decision is the same link.
+    public var decidedAt: Date?
     /// How many times a worker started the job.
     public var attempts: Int
     /// The worker attempt that holds the job while `processing`, and until when (extended by heartbeats).

@@ -20,10 +20,15 @@ public struct SignedReplayLinks: ReplayLinkProvider {
         self.baseURL = baseURL
     }
 
+    /// The link's validity counts from the decision (`decidedAt`), so the notifier, `run`'s printout and
+    /// a retry all make the same link; a decision notified so late that less than a day would be left
+    /// gets a link counted from now.
     public func link(for record: DecisionRecord, now: Date) async throws -> ReplayLink? {
         guard record.replayKey != nil || record.decidedState == .failed else { return nil }
-        let url = try signer.url(base: baseURL, jobId: record.jobId, now: now)
-        return ReplayLink(url: url, expires: Date(timeIntervalSince1970: (now.timeIntervalSince1970 + signer.validity).rounded(.down)))
+        var base = record.decidedAt ?? now
+        if base.addingTimeInterval(signer.validity) < now.addingTimeInterval(86400) { base = now }
+        let url = try signer.url(base: baseURL, jobId: record.jobId, now: base)
+        return ReplayLink(url: url, expires: Date(timeIntervalSince1970: (base.timeIntervalSince1970 + signer.validity).rounded(.down)))
     }
 }
 

@@ -26,6 +26,12 @@ public struct S3VideoSource: ReplayVideoSource {
     }
 
     public func video(bucket: String, key: String) async throws -> VideoLocation {
-        .redirect(try await s3.presignGetObject(bucket: bucket, key: key, expires: seconds).url)
+        // A replay that is gone gets the service's own page, not S3's XML error after the redirect.
+        do {
+            _ = try await s3.headObject(bucket: bucket, key: key)
+        } catch let error as AWSError where error.statusCode == 404 {
+            throw FleetError.objectNotFound(bucket: bucket, key: key)
+        }
+        return .redirect(try await s3.presignGetObject(bucket: bucket, key: key, expires: seconds).url)
     }
 }

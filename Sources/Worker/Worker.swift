@@ -294,6 +294,7 @@ public final class Worker: Service, Sendable {
         }
         let decidedAt = Date()
         decided.updatedAt = decidedAt
+        decided.decidedAt = decidedAt
         decided.lease = nil
         decided.leaseUntil = nil
         switch result {

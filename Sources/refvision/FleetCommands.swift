@@ -177,6 +177,7 @@ struct SubmitCommand: AsyncParsableCommand {
                 bucket = uri.bucket
                 objectKey = uri.key
             } else {
+                try await ports.require(buckets: [("REFVISION_RAW_BUCKET", bucket)], table: false)
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), !isDirectory.boolValue else {
                     throw CLIError(description: "\(source): no such file", code: Exit.badInput)

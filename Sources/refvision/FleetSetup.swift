@@ -8,10 +8,11 @@ import Logging
 import ServiceSupport
 import Synchronization
 
-/// Where the fleet's state lives: `--data DIR` (embedded), else AWS when `REFVISION_JOBS_QUEUE_URL` is
-/// set (as ECS passes it), else the embedded default `./var` (or `REFVISION_DATA`).
+/// Where the fleet's state lives: `--data DIR` (embedded), else AWS when the environment names the
+/// table, a queue or the coaches topic (as ECS passes them), else the embedded default `./var` (or
+/// `REFVISION_DATA`).
 struct FleetOptions: ParsableArguments {
-    @Option(name: .customLong("data"), help: "Embedded data directory (default: REFVISION_DATA or ./var; AWS when REFVISION_JOBS_QUEUE_URL is set).")
+    @Option(name: .customLong("data"), help: "Embedded data directory (default: REFVISION_DATA or ./var; AWS when REFVISION_TABLE, a REFVISION_*_QUEUE_URL or REFVISION_COACHES_TOPIC_ARN is set).")
     var data: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default: REFVISION_LOG_LEVEL or info).")
@@ -81,7 +82,8 @@ struct FleetPorts: Sendable {
     /// AWS when the task definition names the fleet's table or any of its queues (each service gets the
     /// ones it uses; docs/configuration.md).
     static func awsSelected(_ environment: [String: String]) -> Bool {
-        ["REFVISION_TABLE", "REFVISION_JOBS_QUEUE_URL", "REFVISION_INTAKE_QUEUE_URL", "REFVISION_RESULTS_QUEUE_URL"]
+        ["REFVISION_TABLE", "REFVISION_JOBS_QUEUE_URL", "REFVISION_INTAKE_QUEUE_URL", "REFVISION_RESULTS_QUEUE_URL",
+         "REFVISION_COACHES_TOPIC_ARN"]
             .contains { !(environment[$0] ?? "").isEmpty }
     }
 
@@ -113,8 +115,8 @@ struct FleetPorts: Sendable {
             rawBucket: EmbeddedQueues.rawBucket, annotatedBucket: EmbeddedQueues.annotatedBucket, environment: environment)
     }
 
-    /// The AWS ports. Only `REFVISION_TABLE` is required here; a queue or bucket whose variable is unset
-    /// fails with a clear error when a service uses it (the service factories check theirs at start-up),
+    /// The AWS ports. Nothing is required here: a table, queue or bucket whose variable is unset fails
+    /// with a clear error when it is used (the service factories check theirs at start-up),
     /// and each dead-letter queue is looked up from its queue's RedrivePolicy on first use, so a service
     /// needs neither the variables nor the IAM permissions of queues it never touches.
     static func openAWS(logger: Logger, environment: [String: String]) async throws -> FleetPorts {
@@ -129,24 +131,27 @@ struct FleetPorts: Sendable {
             let queue = SQSJobQueue(sqs: sqs, queueURL: url)
             return (queue, LazyDeadLetterQueue(queue: queue))
         }
-        guard let table = environment["REFVISION_TABLE"], !table.isEmpty else {
-            try? await client.shutdown()
-            throw CLIError(description: "REFVISION_TABLE is not set (AWS mode: see docs/configuration.md)", code: Exit.usage)
-        }
+        let table = environment["REFVISION_TABLE"] ?? ""
+        let decisions: any DecisionStore = table.isEmpty
+            ? UnconfiguredDecisionStore() : DynamoDecisionStore(dynamo: DynamoDBClient(client: client), table: table)
         let (intake, intakeDLQ) = queue("REFVISION_INTAKE_QUEUE_URL")
         let (jobs, jobsDLQ) = queue("REFVISION_JOBS_QUEUE_URL")
         let (results, resultsDLQ) = queue("REFVISION_RESULTS_QUEUE_URL")
         return FleetPorts(
             backend: .aws(client), intake: intake, intakeDLQ: intakeDLQ, jobs: jobs, jobsDLQ: jobsDLQ,
             results: results, resultsDLQ: resultsDLQ, objects: S3ObjectStore(s3: S3Client(client: client)),
-            decisions: DynamoDecisionStore(dynamo: DynamoDBClient(client: client), table: table),
+            decisions: decisions,
             rawBucket: environment["REFVISION_RAW_BUCKET"] ?? "", annotatedBucket: environment["REFVISION_ANNOTATED_BUCKET"] ?? "",
             environment: environment)
     }
 
     /// Start-up checks of a service: the variables of what it uses are set, and the dead-letter queues it
     /// sends to exist (a missing redrive policy is found now, not at the first bad message).
-    func require(queues: [any JobQueue] = [], deadLetters: [any JobQueue] = [], buckets: [(String, String)] = []) async throws {
+    func require(queues: [any JobQueue] = [], deadLetters: [any JobQueue] = [], buckets: [(String, String)] = [],
+                 table: Bool = true) async throws {
+        if table && decisions is UnconfiguredDecisionStore {
+            throw CLIError(description: "REFVISION_TABLE is not set (see docs/configuration.md)", code: Exit.usage)
+        }
         for queue in queues + deadLetters {
             if let missing = queue as? UnconfiguredQueue {
                 throw CLIError(description: "\(missing.variable) is not set (see docs/configuration.md)", code: Exit.usage)
@@ -168,6 +173,15 @@ enum OpenClients {
     private static let clients = Mutex<[ObjectIdentifier: AWSClient]>([:])
     static func keep(_ client: AWSClient) { clients.withLock { $0[ObjectIdentifier(client)] = client } }
     static func release(_ client: AWSClient) { _ = clients.withLock { $0.removeValue(forKey: ObjectIdentifier(client)) } }
+}
+
+/// The decision store when `REFVISION_TABLE` is not set (e.g. `refvision coaches` with only the topic).
+struct UnconfiguredDecisionStore: DecisionStore {
+    var error: CLIError { CLIError(description: "REFVISION_TABLE is not set (see docs/configuration.md)", code: Exit.usage) }
+    func create(_ record: DecisionRecord) async throws -> Bool { throw error }
+    func get(jobId: String) async throws -> DecisionRecord? { throw error }
+    func update(_ record: DecisionRecord, expectedRevision: Int) async throws { throw error }
+    func list(meet: String?, limit: Int) async throws -> [DecisionRecord] { throw error }
 }
 
 /// A queue whose variable is not set: every use is a configuration error naming the variable.

@@ -57,6 +57,7 @@ struct ReplayCommand: AsyncParsableCommand {
             _ = try ServiceLogging.bootstrap(level: fleet.logLevel)
             let logger = Logger(label: "refvision.replay")
             let ports = try await FleetPorts.open(fleet, logger: logger)
+            try await ports.require()
             let port = Int(try environmentNumber("REFVISION_HTTP_PORT", default: 8080, in: 0...65535, environment: ports.environment))
             let address = http ?? HTTPAddress(host: ports.isEmbedded ? "127.0.0.1" : "0.0.0.0", port: port)
             let service = try makeReplayService(ports, logger: logger)

@@ -2,6 +2,7 @@ import AWSSigner
 import AsyncHTTPClient
 import Foundation
 import Testing
+import TestSupport
 
 @testable import AWS
 
@@ -341,7 +342,7 @@ struct ConfigurationTests {
 
     @Test("EC2 IMDSv2: nothing listening means not configured, quickly")
     func imdsUnreachable() async throws {
-        let port = try await PrivateMotoServer.freePort()
+        let port = try freeTCPPort()
         try await withHTTPClient { http in
         let started = Date()
         let error = await #expect(throws: CredentialProviderError.self) {

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 
 @testable import AWS
 
@@ -117,7 +118,7 @@ struct RetryTests {
 
     @Test("connection refused: retried (nothing was sent) and reported as a connection failure")
     func connectionRefused() async throws {
-        let port = try await PrivateMotoServer.freePort()
+        let port = try freeTCPPort()
         var configuration = try AWSConfiguration.local(endpoint: "http://127.0.0.1:\(port)")
         configuration.retry = AWSRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5), maxBackoff: .milliseconds(20))
         try await withAWSClient(AWSClient(configuration: configuration, credentialProvider: Self.credentials)) { client in

@@ -20,6 +20,9 @@ struct MotoNotifierTests {
     static let keys = try! LinkKeys(json: #"{"active":"k1","k1":"moto-test-secret-moto-test-secret-123"}"#)
 
     struct Setup {
+        /// A moto of the suite's own: the shared one's data.json breaks once any test deletes a bucket that
+        /// held objects (see PrivateMotoServer).
+        let moto: PrivateMotoServer
         let fleet: TestFleet
         let client: AWSClient
         let sns: SNSClient
@@ -59,7 +62,7 @@ struct MotoNotifierTests {
         /// The e-mail-protocol copies moto recorded for the topic (`/moto-api/data.json`): one per publish,
         /// as `[messageId, message, subject, attributes, groupId]`.
         func sentNotifications() async throws -> [[Any]] {
-            let endpoint = try #require(Backend.motoEndpoint)
+            let endpoint = moto.endpoint
             let (data, _) = try await URLSession.shared.data(from: try #require(URL(string: endpoint + "/moto-api/data.json")))
             let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             let topics = (root["sns"] as? [String: Any])?["Topic"] as? [[String: Any]] ?? []
@@ -67,8 +70,14 @@ struct MotoNotifierTests {
             return topics.filter { $0["arn"] as? String == topicArn }.flatMap { $0["sent_notifications"] as? [[Any]] ?? [] }
         }
 
+        func close() async {
+            await fleet.close()
+            moto.stop()
+        }
+
         static func make() async throws -> Setup {
-            let fleet = try await TestFleet.make(.moto)
+            let moto = try await PrivateMotoServer.start()
+            let fleet = try await TestFleet.make(.moto, motoEndpoint: moto.endpoint)
             let client = try #require(fleet.client)
             let sns = SNSClient(client: client)
             let topicArn = try #require(fleet.environment["REFVISION_COACHES_TOPIC_ARN"])
@@ -77,14 +86,14 @@ struct MotoNotifierTests {
             let observerArn = try #require(try await sqs.getQueueAttributes(queueURL: observerURL, names: ["QueueArn"])["QueueArn"])
             _ = try await sns.subscribe(topicArn: topicArn, protocol: "sqs", endpoint: observerArn)
             let resultsDLQ = try #require(try await (fleet.results as? SQSJobQueue)?.deadLetterQueue())
-            return Setup(fleet: fleet, client: client, sns: sns, topicArn: topicArn, observerURL: observerURL, resultsDLQ: resultsDLQ,
+            return Setup(moto: moto, fleet: fleet, client: client, sns: sns, topicArn: topicArn, observerURL: observerURL, resultsDLQ: resultsDLQ,
                          coaches: SNSCoachDirectory(sns: sns, topicArn: topicArn))
         }
     }
 
     @Test func aResultIsPublishedOnceWithTheAttributesTheCoachesFilterOn() async throws {
         let s = try await Setup.make()
-        defer { Task { await s.fleet.close() } }
+        defer { Task { await s.close() } }
         _ = try await s.coaches.add(try CoachSubscription.coach(email: "coach@lions.example", team: "lions", athlete: nil))
         _ = try await s.coaches.add(try CoachSubscription.staffMember(email: "desk@meet.example"))
         let record = SampleDecisions.squat(.noLift)
@@ -132,7 +141,7 @@ struct MotoNotifierTests {
 
     @Test func unmatchedDecisionsGoToTheStaffAudience() async throws {
         let s = try await Setup.make()
-        defer { Task { await s.fleet.close() } }
+        defer { Task { await s.close() } }
         _ = try await s.coaches.add(try CoachSubscription.coach(email: "coach@lions.example", team: "lions", athlete: nil))
         let record = SampleDecisions.failed(team: "tigers")
         #expect(try await s.fleet.decisions.create(record))
@@ -147,7 +156,7 @@ struct MotoNotifierTests {
 
     @Test func aPublishThatSNSRefusesIsRetriedAndEndsInTheDLQ() async throws {
         let s = try await Setup.make()
-        defer { Task { await s.fleet.close() } }
+        defer { Task { await s.close() } }
         let record = SampleDecisions.squat(.goodLift)
         #expect(try await s.fleet.decisions.create(record))
         try await s.send(record)
@@ -178,7 +187,7 @@ struct MotoNotifierTests {
 
     @Test func aPublishWithAnUnknownOutcomeIsNeverRepeated() async throws {
         let s = try await Setup.make()
-        defer { Task { await s.fleet.close() } }
+        defer { Task { await s.close() } }
         let record = SampleDecisions.squat(.noLift)
         #expect(try await s.fleet.decisions.create(record))
         try await s.send(record)
@@ -211,7 +220,7 @@ struct MotoNotifierTests {
 
     @Test func presignedModeLinksAreClampedToSevenDaysAndToTheCredentials() async throws {
         let s = try await Setup.make()
-        defer { Task { await s.fleet.close() } }
+        defer { Task { await s.close() } }
         let record = SampleDecisions.squat(.goodLift, annotatedBucket: s.fleet.annotatedBucket)
         let file = s.fleet.temp.path("replay.mp4")
         try Data("replay bytes".utf8).write(to: URL(fileURLWithPath: file))
@@ -225,7 +234,7 @@ struct MotoNotifierTests {
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(data == Data("replay bytes".utf8))
         // Session credentials that expire in an hour: the link dies with them, and says so.
-        var configuration = try AWSConfiguration.local(endpoint: try #require(Backend.motoEndpoint), region: "us-east-1")
+        var configuration = try AWSConfiguration.local(endpoint: s.moto.endpoint, region: "us-east-1")
         configuration.retry = AWSRetryPolicy(maxAttempts: 1)
         let session = AWSClient(configuration: configuration, credentialProvider: StaticCredentialProvider(AWSCredentials(
             accessKeyId: "testing", secretAccessKey: "testing", sessionToken: "token", expiration: now.addingTimeInterval(3600))))
@@ -243,7 +252,7 @@ struct MotoNotifierTests {
 
     @Test func coachesAreEmailSubscriptionsWithOneFilterPolicyPerAddress() async throws {
         let s = try await Setup.make()
-        defer { Task { await s.fleet.close() } }
+        defer { Task { await s.close() } }
         let lions = try await s.coaches.add(try CoachSubscription.coach(email: "c@x.org", team: "lions", athlete: nil))
         let tigers = try await s.coaches.add(try CoachSubscription.coach(email: "c@x.org", team: "tigers", athlete: nil))
         #expect(lions.id == tigers.id, "one subscription per address and topic")

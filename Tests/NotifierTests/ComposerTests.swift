@@ -2,6 +2,7 @@
 import FleetFixtures
 import Foundation
 import Judging
+import ReplayLinks
 @testable import Notifier
 import Testing
 
@@ -240,5 +241,34 @@ import Testing
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
         let short: [(Double, Double?)] = [(0, 1), (0.1, nil), (0.2, 2)]
         #expect(DecisionChart.downsample(short).1 == [1, nil, 2])
+    }
+}
+
+@Suite struct SignedLinkTests {
+    static let keys = try! LinkKeys(json: #"{"active":"k1","k1":"0123456789abcdef0123456789abcdef-links"}"#)
+
+    @Test func everyLinkForOneDecisionIsTheSameAndCountsFromTheDecision() async throws {
+        let links = try SignedReplayLinks(signer: LinkSigner(keys: Self.keys, validity: 7 * 86400), baseURL: "https://r.example.com/")
+        var record = SampleDecisions.squat(.noLift)
+        let decided = Date(timeIntervalSince1970: 1_800_000_000)
+        record.decidedAt = decided
+        let first = try #require(try await links.link(for: record, now: decided.addingTimeInterval(3)))
+        let later = try #require(try await links.link(for: record, now: decided.addingTimeInterval(3600)))
+        #expect(first == later)
+        #expect(first.expires == decided.addingTimeInterval(7 * 86400))
+        #expect(first.url.hasPrefix("https://r.example.com/r/v1.k1.\(record.jobId).1800604800."))
+        // Notified six and a half days late: counted from now, so the coach still gets a week.
+        let late = decided.addingTimeInterval(6.5 * 86400)
+        #expect(try await links.link(for: record, now: late)?.expires == Date(timeIntervalSince1970: (late.timeIntervalSince1970 + 7 * 86400).rounded(.down)))
+        // A decision without a replay and without a failure has nothing to link to.
+        record.replayKey = nil
+        #expect(try await links.link(for: record, now: decided) == nil)
+        #expect(try await links.link(for: SampleDecisions.failed(), now: decided) != nil, "a failed job's page says why")
+    }
+
+    @Test func aBadBaseURLIsRefusedAtStartUp() {
+        for base in ["ftp://x", "not a url", "https://", "https://x/?q=1", "https://x/#f"] {
+            #expect(throws: LinkSigningError.self, "\(base)") { try SignedReplayLinks(signer: LinkSigner(keys: Self.keys), baseURL: base) }
+        }
     }
 }

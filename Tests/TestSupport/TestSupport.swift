@@ -87,3 +87,65 @@ public func freeTCPPort() throws -> Int {
     guard bound else { throw CommandFailed(description: "bind() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// A moto_server of our own on a free port: for tests that flip moto's global auth mode, or that read
+/// `/moto-api/data.json` (which the shared server stops answering once any test has deleted a bucket
+/// that held objects: moto 5.2.1 then fails serialising the deleted keys).
+public final class PrivateMotoServer: Sendable {
+    public let endpoint: String
+    private let process: Process
+
+    private init(endpoint: String, process: Process) {
+        self.endpoint = endpoint
+        self.process = process
+    }
+
+    public static func start() async throws -> PrivateMotoServer {
+        let port = try freeTCPPort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let server = PrivateMotoServer(endpoint: "http://127.0.0.1:\(port)", process: process)
+        // Wait until it accepts connections (usually within a second).
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            guard process.isRunning else {
+                throw CommandFailed(description: "moto_server exited with status \(process.terminationStatus)")
+            }
+            if canConnect(port: port) {
+                try await Task.sleep(for: .milliseconds(100))
+                return server
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        server.stop()
+        throw CommandFailed(description: "moto_server did not listen on port \(port) within 30 s")
+    }
+
+    /// SIGKILL: a child spawned from a test thread inherits that thread's blocked-signal mask, so moto
+    /// never sees SIGTERM/SIGINT.
+    public func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+
+    private static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}

@@ -41,7 +41,9 @@ struct TestFleet: Sendable {
 
     static let jobsVisibility = 60
 
-    static func make(_ backend: Backend, jobsVisibility: Int = jobsVisibility, jobsMaxReceive: Int = 3) async throws -> TestFleet {
+    /// - Parameter motoEndpoint: a moto of the test's own (default: the shared one `make test` started).
+    static func make(_ backend: Backend, jobsVisibility: Int = jobsVisibility, jobsMaxReceive: Int = 3,
+                     motoEndpoint: String? = nil) async throws -> TestFleet {
         let temp = try TempDir()
         var environment = ProcessInfo.processInfo.environment
         environment["REFVISION_HEARTBEAT_FILE"] = temp.path("heartbeat")
@@ -65,8 +67,8 @@ struct TestFleet: Sendable {
                 annotatedBucket: "annotated", temp: temp, environment: environment, backendArguments: ["--data", directory],
                 client: nil, requests: nil)
         case .moto:
-            guard let endpoint = Backend.motoEndpoint else { throw FleetTestError.motoNotConfigured }
-            let client = try motoClient()
+            guard let endpoint = motoEndpoint ?? Backend.motoEndpoint else { throw FleetTestError.motoNotConfigured }
+            let client = try motoClient(endpoint: endpoint)
             let sqs = SQSClient(client: client)
             let resources = try await FleetResources.create(
                 client: client, name: "rv" + UUID().uuidString.prefix(8).lowercased(), jobsVisibility: jobsVisibility,
@@ -95,8 +97,8 @@ struct TestFleet: Sendable {
     }
 
     /// A client for the shared moto, with fast retries.
-    static func motoClient() throws -> AWSClient {
-        guard let endpoint = Backend.motoEndpoint else { throw FleetTestError.motoNotConfigured }
+    static func motoClient(endpoint: String? = Backend.motoEndpoint) throws -> AWSClient {
+        guard let endpoint else { throw FleetTestError.motoNotConfigured }
         var configuration = try AWSConfiguration.local(endpoint: endpoint, region: "us-east-1")
         configuration.retry = AWSRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), throttlingBaseDelay: .milliseconds(10),
                                              maxBackoff: .milliseconds(100))

@@ -212,6 +212,12 @@ public final class Dispatcher: Service, Sendable {
             report.skipped += 1
             return ([], report)
         case .objectCreated(let object, let source):
+            guard object.bucket == configuration.rawBucket else {
+                logger.warning("event for a bucket that is not the raw bucket; skipped",
+                               metadata: ["bucket": "\(object.bucket)", "rawBucket": "\(configuration.rawBucket)"])
+                report.skipped += 1
+                return ([], report)
+            }
             guard let stored = try await headEither(bucket: object.bucket, key: object.key, rawKey: object.rawKey) else {
                 logger.info("object no longer exists; skipped", metadata: ["key": "\(object.key)"])
                 report.skipped += 1
@@ -219,6 +225,13 @@ public final class Dispatcher: Service, Sendable {
             }
             return try await claim(stored, details: LiftDetails.from(key: stored.key, metadata: stored.metadata), source: source, report: report)
         case .submit(let request):
+            // Workers read only the raw bucket (their task role allows nothing else).
+            guard request.bucket == configuration.rawBucket else {
+                logger.warning("submit for a bucket that is not the raw bucket; skipped",
+                               metadata: ["bucket": "\(request.bucket)", "rawBucket": "\(configuration.rawBucket)"])
+                report.skipped += 1
+                return ([], report)
+            }
             guard let stored = try await headEither(bucket: request.bucket, key: request.key, rawKey: request.key) else {
                 logger.warning("submitted object does not exist", metadata: ["bucket": "\(request.bucket)", "key": "\(request.key)"])
                 report.skipped += 1

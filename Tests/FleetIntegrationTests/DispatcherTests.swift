@@ -119,6 +119,23 @@ struct DispatcherTests {
     }
 
     @Test(arguments: Backend.available)
+    func eventsAndSubmitsForOtherBucketsAreSkipped(backend: Backend) async throws {
+        let fleet = try await TestFleet.make(backend)
+        defer { Task { await fleet.close() } }
+        // The annotated bucket exists and holds a video-like object; workers may not read it.
+        try await fleet.objects.upload(file: try fakeVideo(fleet.temp, "x.mp4"), bucket: fleet.annotatedBucket, key: "m/a/squat-1.mp4",
+                                       contentType: "video/mp4", metadata: [:])
+        try await fleet.intake.send(body: eventBridgeEvent(bucket: fleet.annotatedBucket, key: "m/a/squat-1.mp4"))
+        try await fleet.intake.send(body: s3Event(bucket: fleet.annotatedBucket, key: "m/a/squat-1.mp4", eTag: "e"))
+        try await fleet.intake.send(body: try SubmitRequest(bucket: fleet.annotatedBucket, key: "m/a/squat-1.mp4").eventBody())
+        let report = try await dispatchAll(makeDispatcher(fleet), fleet)
+        #expect(report.skipped == 3)
+        #expect(report.jobsSent == 0 && report.deadLettered == 0)
+        #expect(try await fleet.jobs.depth().total == 0)
+        #expect(try await fleet.decisions.list(meet: nil, limit: 10).isEmpty)
+    }
+
+    @Test(arguments: Backend.available)
     func aSweepResendsJobsStuckInQueued(backend: Backend) async throws {
         let fleet = try await TestFleet.make(backend)
         defer { Task { await fleet.close() } }

@@ -147,7 +147,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var fleet: FleetOptions
 
-    @Argument(help: "A local video file, or s3://bucket/key.")
+    @Argument(help: "A local video file (uploaded to the raw bucket), or s3://RAW_BUCKET/key of an upload.")
     var source: String
 
     @Option(help: "Object key for an uploaded FILE (default: its file name).")
@@ -174,6 +174,9 @@ struct SubmitCommand: AsyncParsableCommand {
             let objectKey: String
             if source.hasPrefix("s3://") {
                 let uri = try S3URI.parse(source)
+                guard uri.bucket == ports.rawBucket else {
+                    throw CLIError(description: "\(source) is not in the raw bucket (\(ports.rawBucket.isEmpty ? "REFVISION_RAW_BUCKET is not set" : ports.rawBucket)); workers judge only uploads there", code: Exit.badInput)
+                }
                 bucket = uri.bucket
                 objectKey = uri.key
             } else {

@@ -96,7 +96,10 @@ let package = Package(
         // replay service on it.)
         .target(name: "ReplayLinks", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // What every long-running service shares: heartbeat file, JSON log lines.
-        .target(name: "ServiceSupport", dependencies: ["AWSSigner", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "ServiceSupport", dependencies: [
+            "AWSSigner", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Intake events → one job per object version.
         .target(name: "Dispatcher", dependencies: [
             "Fleet", "ServiceSupport",

@@ -94,18 +94,7 @@ public final class Dispatcher: Service, Sendable {
                 }
             }
             group.addTask { [self] in
-                while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    heartbeat?.beat()
-                    do {
-                        _ = try await pollOnce()
-                    } catch is CancellationError {
-                        break
-                    } catch {
-                        if Task.isShuttingDownGracefully { break }
-                        logger.error("intake poll failed; retrying in 5 s", metadata: ["error": "\(error)"])
-                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
-                    }
-                }
+                await pollUntilShutdown(what: "intake", heartbeat: heartbeat, logger: logger) { _ = try await pollOnce() }
             }
             try await group.waitForAll()
         }

@@ -102,18 +102,7 @@ public final class Notifier: Service, Sendable {
 
     public func run() async throws {
         logger.info("notifier started", metadata: ["results": "\(results.name)"])
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            heartbeat?.beat()
-            do {
-                _ = try await pollOnce()
-            } catch is CancellationError {
-                break
-            } catch {
-                if Task.isShuttingDownGracefully { break }
-                logger.error("results poll failed; retrying in 5 s", metadata: ["error": "\(error)"])
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
-            }
-        }
+        await pollUntilShutdown(what: "results", heartbeat: heartbeat, logger: logger) { _ = try await pollOnce() }
         logger.info("notifier stopped")
     }
 

@@ -231,6 +231,65 @@ public final class Notifier: Service, Sendable {
         }
     }
 
+    /// Ops: sends a decision's e-mail again by hand (`refvision resend`). Allowed for a delivery recorded
+    /// `unknown` or `failed`, and for a decision not mailed yet; a `sent` one, or one a notifier is still
+    /// sending, only with `force`. The claim is taken anew with a conditional write, so this and a
+    /// notifier handling the same job never both publish.
+    public func resend(jobId: String, force: Bool = false) async throws -> DeliveryReceipt {
+        guard let record = try await decisions.get(jobId: jobId) else { throw FleetError.decisionNotFound(jobId) }
+        guard record.state.isTerminal else {
+            throw FleetError.conditionFailed("job \(jobId) is \(record.state.rawValue): nothing to mail yet")
+        }
+        if !force, record.state == .notified, let status = record.notification, status.delivery == .sent || status.delivery == .sending {
+            throw FleetError.conditionFailed("job \(jobId) was \(status.delivery == .sent ? "mailed" : "being mailed") already; --force sends it again")
+        }
+        let now = clock()
+        let notification = try await compose(record, link: try await links?.link(for: record, now: now))
+        let claim = UUID().uuidString
+        let previous = record.notification
+        let claimed = try await decisions.modify(jobId: jobId) { current in
+            // Only the state we decided on: anything else means someone else acted meanwhile.
+            guard current.revision == record.revision else { return nil }
+            var next = current
+            next.state = .notified
+            next.updatedAt = now
+            next.notification = NotificationStatus(delivery: .sending, claim: claim, claimedAt: now,
+                                                   failedAttempts: previous?.failedAttempts ?? 0)
+            next.notification?.lastError = previous?.lastError
+            return next
+        }
+        guard claimed != nil else { throw FleetError.conditionFailed("job \(jobId) changed while resending; try again") }
+        do {
+            let receipt = try await sink.deliver(notification)
+            let sentAt = clock()
+            try await settle(jobId: jobId, claim: claim) { status in
+                status.delivery = .sent
+                status.sentAt = sentAt
+                status.messageId = receipt.messageId
+                status.audience = receipt.audience
+            }
+            logger.notice("decision mailed again by hand", metadata: ["jobId": "\(jobId)", "audience": "\(receipt.audience)"])
+            return receipt
+        } catch let error as DeliveryError {
+            switch error {
+            case .notSent(let why) where record.state != .notified:
+                try await release(jobId: jobId, claim: claim, error: why)
+            case .notSent:
+                // Nothing went out: the record says what it said before, plus why this try failed.
+                try await settle(jobId: jobId, claim: claim) { status in
+                    if let previous { status = previous }
+                    status.lastError = error.description
+                }
+            case .outcomeUnknown:
+                try await settle(jobId: jobId, claim: claim) { status in
+                    status.delivery = .unknown
+                    status.lastError = error.description
+                }
+            }
+            throw error
+        }
+    }
+
     /// A result for a job whose notification was claimed already.
     func alreadyClaimed(_ record: DecisionRecord, message: QueueMessage) async -> NotifyOutcome {
         do {

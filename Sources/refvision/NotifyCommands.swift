@@ -37,6 +37,38 @@ struct NotifierCommand: AsyncParsableCommand {
     }
 }
 
+/// `refvision resend JOB`: mail a decision again by hand.
+struct ResendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resend",
+        abstract: "Mail a decision again: one whose delivery is `unknown` (see `refvision status`), or any with --force.",
+        discussion: """
+            The notifier never repeats a publish whose outcome it could not know (a second e-mail is worse than \
+            none, docs/notifications.md); this is the ops decision to send it anyway.
+            """)
+
+    @OptionGroup var fleet: FleetOptions
+    @Argument(help: "The job id (refvision status --json shows it).") var jobId: String
+    @Flag(help: "Send even if the decision was mailed already.") var force = false
+
+    func run() async throws {
+        do {
+            let ports = try await FleetPorts.open(fleet, logger: quietLogger())
+            try await ports.require()
+            let notifier = try makeNotifier(ports, logger: quietLogger())
+            do {
+                let receipt = try await notifier.resend(jobId: jobId, force: force)
+                print("mailed \(jobId) to \(receipt.audience)" + (receipt.recipients.isEmpty ? "" : ": " + receipt.recipients.joined(separator: ", ")))
+            } catch let error as FleetError {
+                throw CLIError(description: "\(error)", code: Exit.badInput)
+            }
+            await ports.shutdown()
+        } catch {
+            failAndExit(error)
+        }
+    }
+}
+
 /// `refvision replay`: the replay web service.
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -7,6 +7,6 @@ struct RefvisionCommand: AsyncParsableCommand {
         abstract: "Judges powerlifting lifts from video.",
         subcommands: [PoseCommand.self, JudgeCommand.self, ScalingCommand.self, PresignCommand.self, DoctorCommand.self,
                       BenchStagesCommand.self, RunCommand.self, StatusCommand.self, SubmitCommand.self,
-                      DLQCommand.self, DispatcherCommand.self, WorkerCommand.self, NotifierCommand.self, ReplayCommand.self, CoachesCommand.self,
+                      DLQCommand.self, DispatcherCommand.self, WorkerCommand.self, NotifierCommand.self, ResendCommand.self, ReplayCommand.self, CoachesCommand.self,
                       HealthCommand.self, BenchFleetCommand.self])
 }

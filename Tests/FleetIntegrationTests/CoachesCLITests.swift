@@ -1,5 +1,6 @@
 import Embedded
 import Fleet
+import FleetFixtures
 import Foundation
 import Testing
 import TestSupport
@@ -51,6 +52,27 @@ struct CoachesCLITests {
         #expect(status == 64, "neither --team nor --staff")
         (status, _, _) = try await run(["add", "a@b.c", "--staff", "--team", "t"])
         #expect(status == 64)
+    }
+
+    @Test func resendMailsAnUnknownDeliveryOnce() async throws {
+        let temp = try TempDir()
+        defer { temp.remove() }
+        let data = temp.path("var")
+        let state = try EmbeddedState(directory: data)
+        var record = SampleDecisions.squat(.noLift)
+        #expect(try await state.decisions.create(record))
+        record.state = .notified
+        record.notification = NotificationStatus(delivery: .unknown, claim: "gone", claimedAt: SampleDecisions.now)
+        try await state.decisions.update(record, expectedRevision: 0)
+        var (status, out, err) = try await refvision(["resend", record.jobId, "--data", data], temp: temp)
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("mailed \(record.jobId) to staff: meet-staff@localhost"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: data + "/outbox").filter { $0.hasSuffix(".eml") }.count == 1)
+        (status, _, err) = try await refvision(["resend", record.jobId, "--data", data], temp: temp)
+        #expect(status == 2)
+        #expect(err.contains("--force"))
+        (status, _, _) = try await refvision(["resend", "0000", "--data", data], temp: temp)
+        #expect(status == 2)
     }
 
     @Test func theReplayServiceServesHealthAndRefusesBadLinks() async throws {

@@ -216,6 +216,12 @@ struct MotoNotifierTests {
         try await s.send(record)
         #expect(try await s.notifier().pollOnce(waitSeconds: 1) == [.duplicate])
         #expect(try await s.sentNotifications().isEmpty)
+        // Ops decide to send it anyway (`refvision resend`): one publish, now recorded as sent.
+        let receipt = try await s.notifier().resend(jobId: record.jobId)
+        #expect(try await s.sentNotifications().count == 1)
+        let resent = try #require(try await s.fleet.decisions.get(jobId: record.jobId))
+        #expect(resent.notification?.delivery == .sent)
+        #expect(resent.notification?.messageId == receipt.messageId)
     }
 
     @Test func presignedModeLinksAreClampedToSevenDaysAndToTheCredentials() async throws {

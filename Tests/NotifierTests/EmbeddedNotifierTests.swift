@@ -217,6 +217,28 @@ struct EmbeddedNotifierHarness {
         #expect(try await h.results.depth().total == 1, "the result stays for the next look")
     }
 
+    @Test func opsCanResendAnUnknownDeliveryAndOnlyForceASentOne() async throws {
+        let h = try EmbeddedNotifierHarness()
+        defer { h.remove() }
+        var record = SampleDecisions.squat(.noLift)
+        try await h.store(record)
+        record.state = .notified
+        record.notification = NotificationStatus(delivery: .unknown, claim: "old", claimedAt: SampleDecisions.now)
+        try await h.state.decisions.update(record, expectedRevision: 0)
+
+        let receipt = try await h.notifier.resend(jobId: record.jobId)
+        #expect(receipt.audience == "staff" && receipt.recipients == ["staff@meet.example"])
+        #expect(h.outboxFiles().count == 1)
+        #expect(try await h.state.decisions.get(jobId: record.jobId)?.notification?.delivery == .sent)
+        await #expect(throws: FleetError.self) { _ = try await h.notifier.resend(jobId: record.jobId) }
+        _ = try await h.notifier.resend(jobId: record.jobId, force: true)
+        await #expect(throws: FleetError.decisionNotFound("nope")) { _ = try await h.notifier.resend(jobId: "nope") }
+        var queued = SampleDecisions.squat(.noLift, athlete: "later")
+        queued.state = .queued
+        try await h.store(queued)
+        await #expect(throws: FleetError.self) { _ = try await h.notifier.resend(jobId: queued.jobId) }
+    }
+
     @Test func coachDirectoryAddListRemove() async throws {
         let h = try EmbeddedNotifierHarness()
         defer { h.remove() }

@@ -86,7 +86,7 @@ func printStatusTable(_ report: StatusReport) {
         if let replay = d.replay { print("      replay: \(replay)") }
         switch d.mail {
         case "sent": print("      mailed to \(d.mailAudience ?? "coaches")")
-        case "unknown": print("      MAIL UNKNOWN: \(d.mailError ?? "the publish may not have gone out") (not repeated; check and forward the link by hand)")
+        case "unknown": print("      MAIL UNKNOWN: \(d.mailError ?? "the publish may not have gone out") (not repeated; `refvision resend \(d.jobId)` sends it again)")
         case "failed": print("      mail failed, will retry: \(d.mailError ?? "")")
         case "sending": print("      mail being sent")
         default: break

@@ -65,19 +65,27 @@ public enum NotificationComposer {
         body.append("Job: \(record.jobId)")
         body.append("Sent by refvision. Ask the meet staff to change which lifters you hear about.")
 
-        var attributes: [String: String] = ["audience": audience]
-        attributes["decision"] = failed ? "failed" : (record.decision ?? "unknown")
-        if let meet = record.meet, !meet.isEmpty { attributes["meet"] = meet }
-        if let team = record.team, !team.isEmpty { attributes["team"] = team }
-        if let athlete = record.athlete, !athlete.isEmpty { attributes["athlete"] = athlete }
-        if let lift = record.lift ?? verdict?.lift?.rawValue { attributes["lift"] = lift }
+        var attributes = attributes(record, verdict: verdict)
+        attributes["audience"] = audience
         return OutgoingNotification(jobId: record.jobId, subject: subject, body: body.joined(separator: "\n") + "\n",
                                     attributes: attributes, link: link)
     }
 
-    /// The attributes alone (the audience is decided from them before composing).
+    /// The attributes without the audience, which is decided from them before composing. The verdict is
+    /// read only when the record does not name the lift.
     public static func attributes(_ record: DecisionRecord) -> [String: String] {
-        compose(record, link: nil, linkExpires: nil, audience: "staff").attributes
+        attributes(record, verdict: record.lift == nil
+            ? record.verdict.flatMap { try? JSONDecoder().decode(Verdict.self, from: Data($0.utf8)) } : nil)
+    }
+
+    static func attributes(_ record: DecisionRecord, verdict: Verdict?) -> [String: String] {
+        var attributes: [String: String] = [:]
+        attributes["decision"] = record.decidedState == .failed ? "failed" : (record.decision ?? "unknown")
+        if let meet = record.meet, !meet.isEmpty { attributes["meet"] = meet }
+        if let team = record.team, !team.isEmpty { attributes["team"] = team }
+        if let athlete = record.athlete, !athlete.isEmpty { attributes["athlete"] = athlete }
+        if let lift = record.lift ?? verdict?.lift?.rawValue { attributes["lift"] = lift }
+        return attributes
     }
 
     /// `NO LIFT (depth)`, `GOOD LIFT`, `NEEDS REVIEW (depth uncertain)`, `NOT JUDGED (unreadable video)`.

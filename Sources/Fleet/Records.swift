@@ -61,6 +61,10 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     /// The lift's main signal over time (squat depth, bar or hip height), for the replay page's chart.
     public var chart: DecisionChart?
 
+    /// Whether the decision has a replay page to link to: a replay was made, or the job failed (the page
+    /// says why it was not judged).
+    public var hasReplayPage: Bool { replayKey != nil || decidedState == .failed }
+
     /// The state a `notified` record had before the notifier claimed it.
     public var decidedState: JobState {
         if state == .notified { return failure == nil ? .judged : .failed }

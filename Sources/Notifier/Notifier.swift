@@ -24,7 +24,7 @@ public struct SignedReplayLinks: ReplayLinkProvider {
     /// a retry all make the same link; a decision notified so late that less than a day would be left
     /// gets a link counted from now.
     public func link(for record: DecisionRecord, now: Date) async throws -> ReplayLink? {
-        guard record.replayKey != nil || record.decidedState == .failed else { return nil }
+        guard record.hasReplayPage else { return nil }
         var base = record.decidedAt ?? now
         if base.addingTimeInterval(signer.validity) < now.addingTimeInterval(86400) { base = now }
         let url = try signer.url(base: baseURL, jobId: record.jobId, now: base)
@@ -123,9 +123,16 @@ public final class Notifier: Service, Sendable {
 
     /// Handles one result message; never throws (every failure has an outcome).
     public func handle(_ message: QueueMessage) async -> NotifyOutcome {
-        let outcome = await process(message)
-        var metadata: Logger.Metadata = ["messageId": "\(message.messageId)", "outcome": "\(outcome)"]
-        if let jobId = (try? ResultMessage.parse(message.body))?.jobId { metadata["jobId"] = "\(jobId)" }
+        var metadata: Logger.Metadata = ["messageId": "\(message.messageId)"]
+        let outcome: NotifyOutcome
+        do {
+            let result = try ResultMessage.parse(message.body)
+            metadata["jobId"] = "\(result.jobId)"
+            outcome = await process(result, message: message)
+        } catch {
+            outcome = await deadLetter(message, reason: "\(error)")
+        }
+        metadata["outcome"] = "\(outcome)"
         switch outcome {
         case .sent, .duplicate: logger.info("result handled", metadata: metadata)
         case .retryLater: logger.warning("result left for a retry", metadata: metadata)
@@ -135,13 +142,7 @@ public final class Notifier: Service, Sendable {
         return outcome
     }
 
-    func process(_ message: QueueMessage) async -> NotifyOutcome {
-        let result: ResultMessage
-        do {
-            result = try ResultMessage.parse(message.body)
-        } catch {
-            return await deadLetter(message, reason: "\(error)")
-        }
+    func process(_ result: ResultMessage, message: QueueMessage) async -> NotifyOutcome {
         do {
             guard let record = try await decisions.get(jobId: result.jobId) else {
                 return await deadLetter(message, reason: "no decision record for job \(result.jobId)")

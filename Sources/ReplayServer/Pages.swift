@@ -121,6 +121,12 @@ public enum Pages {
 
     // MARK: - Meet dashboard
 
+    /// What the dashboard shows and filters on: `good_lift`, `no_lift`, `needs_review`, `failed`, or the
+    /// state of a job not decided yet.
+    static func outcome(_ record: DecisionRecord) -> String {
+        record.decidedState == .failed ? "failed" : (record.decision ?? record.state.rawValue)
+    }
+
     /// Filters of the meet page (query parameters `lift`, `decision`, `review=1`).
     public struct MeetFilter: Sendable, Equatable {
         public var lift: String?
@@ -136,7 +142,7 @@ public enum Pages {
         public func keeps(_ record: DecisionRecord) -> Bool {
             if let lift, record.lift != lift { return false }
             if let decision {
-                let value = record.decidedState == .failed ? "failed" : (record.decision ?? record.state.rawValue)
+                let value = outcome(record)
                 if value != decision { return false }
             }
             if needsReviewOnly && record.decision != Decision.needsReview.rawValue { return false }
@@ -150,7 +156,7 @@ public enum Pages {
         let shown = records.filter(filter.keeps)
         var html = "<h1>Meet \(escape(meet))</h1>\n"
         var counts: [String: Int] = [:]
-        for record in records { counts[record.decidedState == .failed ? "failed" : (record.decision ?? record.state.rawValue), default: 0] += 1 }
+        for record in records { counts[outcome(record), default: 0] += 1 }
         html += "<p class=\"meta\">\(records.count) videos: " + counts.keys.sorted().map { "\(escape($0)) \(counts[$0] ?? 0)" }.joined(separator: " · ") + "</p>\n"
         func option(_ value: String, _ label: String, selected: String?) -> String {
             "<option value=\"\(value)\"\(selected == value ? " selected" : "")>\(label)</option>"
@@ -166,7 +172,7 @@ public enum Pages {
         html += "<button type=\"submit\">Filter</button></form>\n"
         html += "<table id=\"decisions\"><thead><tr><th>When</th><th>Athlete</th><th>Team</th><th>Lift</th><th>Attempt</th><th>Decision</th><th>Reason</th><th>Notified</th><th></th></tr></thead><tbody>\n"
         for record in shown {
-            let decision = record.decidedState == .failed ? "failed" : (record.decision ?? record.state.rawValue)
+            let decision = outcome(record)
             let css = switch decision {
             case "good_lift": "passed"
             case "no_lift", "failed": "failed"

@@ -199,7 +199,7 @@ public struct ReplayService: Sendable {
             let records = try await decisions.list(meet: meetName, limit: 5000)
             let now = clock()
             let page = Pages.meet(meetName, records: records, filter: filter) { record in
-                record.replayKey == nil && record.decidedState != .failed ? nil : (try? signer.token(jobId: record.jobId, now: now)).map { "/r/\($0)" }
+                record.hasReplayPage ? (try? signer.token(jobId: record.jobId, now: now)).map { "/r/\($0)" } : nil
             }
             return .html(200, page)
         } catch {

@@ -150,15 +150,15 @@ struct FleetPorts: Sendable {
     func require(queues: [any JobQueue] = [], deadLetters: [any JobQueue] = [], buckets: [(String, String)] = [],
                  table: Bool = true) async throws {
         if table && decisions is UnconfiguredDecisionStore {
-            throw CLIError(description: "REFVISION_TABLE is not set (see docs/configuration.md)", code: Exit.usage)
+            throw CLIError.notSet("REFVISION_TABLE")
         }
         for queue in queues + deadLetters {
             if let missing = queue as? UnconfiguredQueue {
-                throw CLIError(description: "\(missing.variable) is not set (see docs/configuration.md)", code: Exit.usage)
+                throw CLIError.notSet(missing.variable)
             }
         }
         for (variable, value) in buckets where value.isEmpty {
-            throw CLIError(description: "\(variable) is not set (see docs/configuration.md)", code: Exit.usage)
+            throw CLIError.notSet(variable)
         }
         for dlq in deadLetters {
             if let lazy = dlq as? LazyDeadLetterQueue { _ = try await lazy.resolved() }
@@ -177,7 +177,7 @@ enum OpenClients {
 
 /// The decision store when `REFVISION_TABLE` is not set (e.g. `refvision coaches` with only the topic).
 struct UnconfiguredDecisionStore: DecisionStore {
-    var error: CLIError { CLIError(description: "REFVISION_TABLE is not set (see docs/configuration.md)", code: Exit.usage) }
+    var error: CLIError { .notSet("REFVISION_TABLE") }
     func create(_ record: DecisionRecord) async throws -> Bool { throw error }
     func get(jobId: String) async throws -> DecisionRecord? { throw error }
     func update(_ record: DecisionRecord, expectedRevision: Int) async throws { throw error }
@@ -188,7 +188,7 @@ struct UnconfiguredDecisionStore: DecisionStore {
 struct UnconfiguredQueue: JobQueue {
     let variable: String
     var name: String { variable }
-    var error: CLIError { CLIError(description: "\(variable) is not set (see docs/configuration.md)", code: Exit.usage) }
+    var error: CLIError { .notSet(variable) }
     func send(_ messages: [OutgoingMessage]) async throws -> [BatchEntryFailure] { throw error }
     func receive(maxMessages: Int, waitSeconds: Int, visibilityTimeout: Int?) async throws -> [QueueMessage] { throw error }
     func delete(receiptHandle: String) async throws { throw error }
@@ -247,6 +247,13 @@ enum ServiceLogging {
 
 extension Exit {
     static let usage: Int32 = 64
+}
+
+extension CLIError {
+    /// A configuration variable the command needs is unset (exit 64).
+    static func notSet(_ variable: String) -> CLIError {
+        CLIError(description: "\(variable) is not set (see docs/configuration.md)", code: Exit.usage)
+    }
 }
 
 /// Reads an integer/number environment variable with a clear error.

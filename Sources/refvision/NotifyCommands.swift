@@ -146,7 +146,7 @@ struct CoachesCommand: AsyncParsableCommand {
                     throw CLIError(description: "\(error)", code: Exit.badInput)
                 }
                 let added = try await ports.coachDirectory().add(entry)
-                print("added \(describe(added))" + (added.pending ? " (SNS has asked the address to confirm)" : ""))
+                print("added \(CoachesCommand.describe(added))" + (added.pending ? " (SNS has asked the address to confirm)" : ""))
                 await ports.shutdown()
             } catch {
                 failAndExit(error)
@@ -170,7 +170,7 @@ struct CoachesCommand: AsyncParsableCommand {
                 } else if all.isEmpty {
                     print("no coaches: every decision goes to the staff address")
                 } else {
-                    for entry in all { print(describe(entry)) }
+                    for entry in all { print(CoachesCommand.describe(entry)) }
                 }
                 await ports.shutdown()
             } catch {
@@ -208,5 +208,3 @@ struct CoachesCommand: AsyncParsableCommand {
     }
 }
 
-extension CoachesCommand.Add { func describe(_ entry: CoachSubscription) -> String { CoachesCommand.describe(entry) } }
-extension CoachesCommand.List { func describe(_ entry: CoachSubscription) -> String { CoachesCommand.describe(entry) } }

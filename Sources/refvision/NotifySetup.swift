@@ -25,7 +25,7 @@ extension FleetPorts {
 
     func requiredEnvironment(_ name: String) throws -> String {
         guard let value = environment[name], !value.isEmpty else {
-            throw CLIError(description: "\(name) is not set (see docs/configuration.md)", code: Exit.usage)
+            throw CLIError.notSet(name)
         }
         return value
     }

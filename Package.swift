@@ -187,7 +187,8 @@ let package = Package(
         ),
         // Runs the built binary as a user would (exit codes, outputs).
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: openVINOSwiftFlags),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "Imaging", "Judging", "PoseData", "Replay", "TestSupport"],
+                    swiftSettings: openVINOSwiftFlags),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging", "TestSupport"]),
         .testTarget(
             name: "PoseTests",

@@ -28,13 +28,19 @@ public final class VideoWriter: @unchecked Sendable {
     public let width: Int
     public let height: Int
     public let frameRate: FrameRate
+    /// Frames encoded (held frames count once).
     public private(set) var framesWritten = 0
+    /// Presentation time (in frame periods) of the next frame: `framesWritten` plus the held periods.
+    public private(set) var nextPTS: Int64 = 0
 
     private var output: UnsafeMutablePointer<AVFormatContext>?
     private var codec: UnsafeMutablePointer<AVCodecContext>?
     private var stream: UnsafeMutablePointer<AVStream>?
     private var frame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
+    /// The newest packet, written once the next one (or the end) gives its duration.
+    private var pending: UnsafeMutablePointer<AVPacket>?
+    private var hasPending = false
     private var sws: OpaquePointer?
     private var headerWritten = false
     private var finished = false
@@ -110,11 +116,12 @@ public final class VideoWriter: @unchecked Sendable {
         guard r >= 0 else { throw fail(r, "cannot write the MP4 header") }
         headerWritten = true
 
-        guard let f = av_frame_alloc(), let p = av_packet_alloc() else {
+        guard let f = av_frame_alloc(), let p = av_packet_alloc(), let q = av_packet_alloc() else {
             throw MediaError.encodeFailed(path: path, message: "out of memory")
         }
         frame = f
         packet = p
+        pending = q
         f.pointee.format = AV_PIX_FMT_YUV420P.rawValue
         f.pointee.width = Int32(width)
         f.pointee.height = Int32(height)
@@ -147,46 +154,49 @@ public final class VideoWriter: @unchecked Sendable {
                 _ = refv_scale_from_packed(sws, buf.baseAddress, Int32(image.stride), Int32(image.height), frame)
             }
         }
-        frame.pointee.pts = Int64(framesWritten)
+        frame.pointee.pts = nextPTS
         frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
         r = avcodec_send_frame(codec, frame)
         guard r >= 0 else { throw fail(r, "encoder refused a frame") }
         framesWritten += 1
+        nextPTS += 1
         try drainPackets()
     }
 
-    /// Encodes the last written frame `count` more times (a freeze or a title card) without
-    /// converting it again.
-    public func repeatLast(count: Int) throws {
+    /// Keeps the last written frame on screen for `count` more frame periods (a freeze or a title
+    /// card): variable frame rate, the next frame's time moves on and nothing is encoded again.
+    public func hold(count: Int) throws {
         guard count > 0 else { return }
-        guard !finished, let frame, let codec, framesWritten > 0 else {
-            throw MediaError.encodeFailed(path: path, message: "nothing written yet to repeat")
+        guard !finished, framesWritten > 0 else {
+            throw MediaError.encodeFailed(path: path, message: "nothing written yet to hold")
         }
-        for _ in 0..<count {
-            // Keeps the picture: make_writable copies the data when the encoder still holds it.
-            var r = av_frame_make_writable(frame)
-            guard r >= 0 else { throw fail(r, "frame not writable") }
-            frame.pointee.pts = Int64(framesWritten)
-            frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
-            r = avcodec_send_frame(codec, frame)
-            guard r >= 0 else { throw fail(r, "encoder refused a frame") }
-            framesWritten += 1
-            try drainPackets()
-        }
+        nextPTS += Int64(count)
     }
 
+    /// Moves the encoder's packets to the file. Each packet is held back until the next one arrives,
+    /// so its duration is known: that is what gives a held frame its length in the MP4.
     private func drainPackets() throws {
-        guard let codec, let packet, let output, let stream else { return }
+        guard let codec, let packet, let pending else { return }
         while true {
             let r = avcodec_receive_packet(codec, packet)
             if r == refv_averror_eagain() || r == refv_averror_eof() { return }
             guard r >= 0 else { throw fail(r, "encoding") }
-            if packet.pointee.duration == 0 { packet.pointee.duration = 1 }
-            av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
-            packet.pointee.stream_index = stream.pointee.index
-            let w = av_interleaved_write_frame(output, packet)
-            guard w >= 0 else { throw fail(w, "writing a packet") }
+            if hasPending {
+                pending.pointee.duration = max(1, packet.pointee.dts - pending.pointee.dts)
+                try writePending()
+            }
+            av_packet_move_ref(pending, packet)
+            hasPending = true
         }
+    }
+
+    private func writePending() throws {
+        guard let codec, let pending, let output, let stream else { return }
+        av_packet_rescale_ts(pending, codec.pointee.time_base, stream.pointee.time_base)
+        pending.pointee.stream_index = stream.pointee.index
+        hasPending = false
+        let w = av_interleaved_write_frame(output, pending)
+        guard w >= 0 else { throw fail(w, "writing a packet") }
     }
 
     /// Flushes the encoder and writes the MP4 index. The file is complete only after this returns.
@@ -195,6 +205,11 @@ public final class VideoWriter: @unchecked Sendable {
         guard let codec, let output else { throw MediaError.encodeFailed(path: path, message: "not open") }
         avcodec_send_frame(codec, nil)
         try drainPackets()
+        if hasPending, let pending {
+            // The last packet lasts until the end: through any hold after it.
+            pending.pointee.duration = max(1, nextPTS - pending.pointee.pts)
+            try writePending()
+        }
         let r = av_write_trailer(output)
         guard r >= 0 else { throw fail(r, "writing the MP4 index") }
         finished = true
@@ -205,6 +220,7 @@ public final class VideoWriter: @unchecked Sendable {
         if sws != nil { sws_freeContext(sws); sws = nil }
         av_frame_free(&frame)
         av_packet_free(&packet)
+        av_packet_free(&pending)
         avcodec_free_context(&codec)
         if let oc = output {
             if oc.pointee.pb != nil { avio_closep(&oc.pointee.pb) }

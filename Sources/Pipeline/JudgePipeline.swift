@@ -10,13 +10,20 @@ public struct JudgeStats: Sendable, Codable, Equatable {
     /// Pass 1: decode + pose (overlapped).
     public var pose = PipelineStats()
     public var judgeSeconds = 0.0
-    /// Pass 2: decode + render + encode of the replay (overlapped); 0 without a replay.
+    /// The replay's time after the pose stage ended (the part that did not overlap with it); 0
+    /// without a replay.
     public var replaySeconds = 0.0
+    /// Frame periods of replay video written (held frames count for their whole length).
     public var replayFrames = 0
-    /// Busy time of the replay pass's stages (they overlap).
+    /// Busy time of the replay's stages (they overlap).
     public var replayDecodeSeconds = 0.0
     public var replayRenderSeconds = 0.0
     public var replayEncodeSeconds = 0.0
+    /// Frames drawn while the pose stage ran and then confirmed by the final judgment (0 when the
+    /// speculation was off or a drawn frame differed and the replay was drawn again).
+    public var replaySpeculatedFrames = 0
+    /// Whether the speculative replay was thrown away because a drawn frame differed.
+    public var replayRedrawn = false
     public var wallSeconds = 0.0
     public init() {}
 }
@@ -28,9 +35,10 @@ public struct JudgeOutcome: Sendable {
     public var verdict: Verdict { analysis.verdict }
 }
 
-/// Pose → judge → replay. The replay needs the whole lift judged (the lifter, the bottom frame, the
-/// verdict), so it is a second pass: the video is decoded again (cheap next to inference) while the
-/// replay is drawn and encoded on other threads.
+/// Pose → judge → replay. The replay of a frame depends on the whole lift's judgment, yet it is drawn
+/// and encoded while inference runs: `SpeculativeReplay` draws from a provisional judgment of the
+/// frames seen so far and checks every drawn frame against the final one. When one differs, the
+/// replay is drawn again in a second pass from the final judgment (`writeReplay`).
 public final class JudgePipeline: @unchecked Sendable {
     public let pose: PosePipeline
     public init(model: BlazePose) { pose = PosePipeline(model: model) }
@@ -38,106 +46,69 @@ public final class JudgePipeline: @unchecked Sendable {
     public func run(path: String, lift: LiftKind?, config: JudgingConfig = .default,
                     options: PosePipelineOptions = PosePipelineOptions(),
                     replayPath: String? = nil, replayWriter: WriterOptions = WriterOptions(preset: "ultrafast"),
+                    speculate: Bool = true,
                     progress: (Int, Int?) -> Void = { _, _ in }) throws -> JudgeOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         var poseOptions = options
         poseOptions.overlayPath = nil
-        let (track, poseStats) = try pose.run(path: path, options: poseOptions, progress: progress)
+        let judge = Judge(config: config)
+        var speculation: SpeculativeReplay?
+        if let replayPath, speculate {
+            let info = try VideoReader(path: path, options: options.reader).info
+            speculation = try SpeculativeReplay(source: path, output: replayPath, info: info, judge: judge, lift: lift,
+                                                writer: replayWriter)
+        }
+        let track: PoseTrack, poseStats: PipelineStats
+        do {
+            (track, poseStats) = try pose.run(path: path, options: poseOptions,
+                                              observer: speculation.map { s in { s.append($0, $1) } }, progress: progress)
+        } catch {
+            speculation?.abandon()
+            throw error
+        }
         var stats = JudgeStats()
         stats.pose = poseStats
         var analysis: Analysis?
-        stats.judgeSeconds = clock.measure { analysis = Judge(config: config).analyze(track, lift: lift) }.seconds
+        stats.judgeSeconds = clock.measure { analysis = judge.analyze(track, lift: lift) }.seconds
         if let replayPath {
             let renderer = ReplayRenderer(analysis: analysis!, track: track)
             let t = clock.now
-            let r = try Self.writeReplay(source: path, to: replayPath, renderer: renderer,
-                                         reader: options.reader, writer: replayWriter)
-            stats.replayFrames = r.frames
-            stats.replayDecodeSeconds = r.decode
-            stats.replayRenderSeconds = r.render
-            stats.replayEncodeSeconds = r.encode
+            var result: ReplayStream.Result
+            if let outcome = try speculation?.complete(with: renderer) {
+                result = outcome.result
+                stats.replaySpeculatedFrames = outcome.speculated
+            } else {
+                stats.replayRedrawn = speculation != nil
+                result = try Self.writeReplay(source: path, to: replayPath, renderer: renderer,
+                                              reader: options.reader, writer: replayWriter)
+            }
+            stats.replayFrames = result.frames
+            stats.replayDecodeSeconds = result.decodeSeconds
+            stats.replayRenderSeconds = result.renderSeconds
+            stats.replayEncodeSeconds = result.encodeSeconds
             stats.replaySeconds = (clock.now - t).seconds
         }
         stats.wallSeconds = (clock.now - started).seconds
         return JudgeOutcome(track: track, analysis: analysis!, stats: stats)
     }
 
-    /// Decodes `source` again, draws the replay and encodes it; returns the frames written and the
-    /// busy seconds of each stage.
-    public static func writeReplay(source: String, to output: String, renderer: ReplayRenderer,
-                                   reader readerOptions: ReaderOptions, writer writerOptions: WriterOptions) throws
-        -> (frames: Int, decode: Double, render: Double, encode: Double) {
-        let reader = try VideoReader(path: source, options: readerOptions)
-        let writer = try VideoWriter(path: output, width: reader.info.width, height: reader.info.height,
-                                     frameRate: reader.info.frameRate, options: writerOptions)
-        let decoded = BoundedQueue<Result<VideoFrame, any Error>>(capacity: 2)
-        enum Work: Sendable { case frame(RGBImage), repeatLast(Int) }
-        let toEncode = BoundedQueue<Work>(capacity: 2)
-        let decodeClock = LockedBox(StageClock()), encodeClock = LockedBox(StageClock())
-        let decoder = Worker(name: "replay-decode") {
-            var clock = StageClock()
-            defer { decodeClock.value = clock }
-            do {
-                while let f = try clock.measure({ try reader.next() }) { if !decoded.push(.success(f)) { break } }
-            } catch { decoded.push(.failure(error)) }
-            decoded.close()
-        }
-        let encodeError = LockedBox<(any Error)?>(nil)
-        let encoder = Worker(name: "replay-encode") {
-            var clock = StageClock()
-            defer { encodeClock.value = clock }
-            while let work = toEncode.pop() {
-                guard encodeError.value == nil else { continue }
-                do {
-                    try clock.measure {
-                        switch work {
-                        case .frame(let image): try writer.write(image)
-                        case .repeatLast(let n): try writer.repeatLast(count: n)
-                        }
-                    }
-                } catch { encodeError.value = error }
+    /// Decodes `source` again, draws the replay from `renderer` and encodes it.
+    static func writeReplay(source: String, to output: String, renderer: ReplayRenderer,
+                            reader: ReaderOptions, writer: WriterOptions) throws -> ReplayStream.Result {
+        let frames = try SourceFrames(path: source, options: reader)
+        let stream = try ReplayStream(output: output, info: frames.info, writer: writer)
+        do {
+            while var f = try frames.next() {
+                stream.draw(&f, renderer.overlay(frame: f.index, time: f.time, height: f.image.height), with: renderer)
             }
-            if encodeError.value == nil {
-                do { try clock.measure { try writer.finish() } } catch { encodeError.value = error }
-            }
+            var result = try stream.finish(card: renderer)
+            result.decodeSeconds = frames.stop()
+            return result
+        } catch {
+            frames.stop()
+            stream.abandon()
+            throw error
         }
-        var renderClock = StageClock()
-        var failure: (any Error)?
-        var last: RGBImage?
-        var written = 0
-        while let item = decoded.pop() {
-            switch item {
-            case .failure(let e): failure = e
-            case .success(var f):
-                renderClock.measure { renderer.render(frame: f.index, time: f.time, on: &f.image) }
-                toEncode.push(.frame(f.image))
-                written += 1
-                if renderer.isBottom(f.index) && renderer.freezeFrameCount > 0 {
-                    var held = f.image
-                    renderer.freezeCaption(on: &held)
-                    toEncode.push(.frame(held))
-                    toEncode.push(.repeatLast(renderer.freezeFrameCount - 1))
-                    written += renderer.freezeFrameCount
-                }
-                last = f.image
-            }
-            if failure != nil { break }
-        }
-        decoded.close()
-        if failure == nil, let last {
-            let card = renderClock.measure { renderer.verdictCard(over: last) }
-            toEncode.push(.frame(card))
-            toEncode.push(.repeatLast(renderer.cardFrameCount - 1))
-            written += renderer.cardFrameCount
-        }
-        toEncode.close()
-        decoder.join()
-        encoder.join()
-        if let e = failure ?? encodeError.value {
-            try? FileManager.default.removeItem(atPath: output)
-            throw e
-        }
-        return (written, decodeClock.value.seconds, renderClock.seconds, encodeClock.value.seconds)
     }
 }

@@ -51,9 +51,12 @@ public final class PosePipeline: @unchecked Sendable {
 
     public init(model: BlazePose) { self.model = model }
 
-    /// Runs the pipeline on `path`. `progress(done, total)` is called on the pose thread.
+    /// Runs the pipeline on `path`. `observer` gets each frame's poses (with the decoded frame) as soon
+    /// as they are known, and
+    /// `progress(done, total)` is called after it, both on the pose thread.
     public func run(path: String, options: PosePipelineOptions = PosePipelineOptions(),
                     renderer: FrameRenderer? = nil,
+                    observer: ((PoseFrame, VideoFrame) -> Void)? = nil,
                     progress: (Int, Int?) -> Void = { _, _ in }) throws -> (PoseTrack, PipelineStats) {
         let started = DispatchTime.now().uptimeNanoseconds
         let reader = try VideoReader(path: path, options: options.reader)
@@ -123,7 +126,9 @@ public final class PosePipeline: @unchecked Sendable {
                     let people = try poseClock.measure {
                         info.isStillImage ? try tracker.processStill(frame.image) : try tracker.process(frame.image)
                     }
-                    frames.append(PoseFrame(index: frame.index, time: frame.time, people: people.map(\.pose)))
+                    let poseFrame = PoseFrame(index: frame.index, time: frame.time, people: people.map(\.pose))
+                    frames.append(poseFrame)
+                    observer?(poseFrame, frame)
                     if encoder != nil { toEncode.push(PoseFrameResult(frame: frame, people: people)) }
                     progress(frames.count, total)
                     continue

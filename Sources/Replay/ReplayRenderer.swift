@@ -53,19 +53,52 @@ public struct ReplayRenderer: Sendable {
 
     // MARK: Per-frame overlay
 
+    /// Draws frame `index`'s overlay on its picture: `draw(overlay(…))`.
     public func render(frame index: Int, time: Double, on image: inout RGBImage) {
-        let s = max(1, image.height / 360)
+        draw(overlay(frame: index, time: time, height: image.height), on: &image)
+    }
+
+    /// Everything the overlay of frame `index` shows, as values, for a picture `height` pixels high.
+    /// Two renderers that give equal overlays for a frame draw the same pixels on it: the
+    /// speculative replay relies on that to check frames drawn before the lift was fully judged.
+    public func overlay(frame index: Int, time: Double, height: Int) -> FrameOverlay {
         let fa = byFrame[index]
-        let lifter = fa?.lifterPerson
-        if let pf = posesByFrame[index] {
-            for (i, p) in pf.people.enumerated() where i != lifter {
+        let lift = (verdict.lift?.rawValue ?? "lift").uppercased()
+        let phase = (fa?.phase ?? .unknown).rawValue.uppercased()
+        var o = FrameOverlay(frame: index, lifter: fa?.lifterPerson,
+                             banner: String(format: "%@ · %@   %.2fS", lift, phase, time))
+        if let lines = bottomLines, let bottom = verdict.keyFrames.bottom, index >= bottom.frame {
+            o.lines = FrameOverlay.Lines(hip: lines.hip, knee: lines.knee)
+        }
+        if verdict.lift == .squat { o.gauge = gauge(current: fa?.depthMarginThigh, height: height) }
+        o.checklist = verdict.rules.map { rule in
+            let timing = analysis.ruleTimings.first { $0.id == rule.id }
+            let decided = timing?.decidedFrame.map { index >= $0 } ?? false
+            let (mark, color) = decided ? Self.mark(rule.status) : ("·", RGB.gray)
+            return FrameOverlay.Row(text: "\(mark) \(Self.ruleName(rule.id))", color: color)
+        }
+        if isBottom(index) && freezeFrameCount > 0 {
+            var text = "BOTTOM"
+            if let depth = verdict.rules.first(where: { $0.id == .squatDepth }), let v = depth.value {
+                text += String(format: "  DEPTH %+.2f THIGH (NEED %+.2f)", v, depth.threshold)
+            }
+            o.freezeCaption = text
+        }
+        return o
+    }
+
+    /// Draws `o` on its frame's picture.
+    public func draw(_ o: FrameOverlay, on image: inout RGBImage) {
+        let s = max(1, image.height / 360)
+        if let pf = posesByFrame[o.frame] {
+            for (i, p) in pf.people.enumerated() where i != o.lifter {
                 drawSkeleton(p, on: &image, color: .gray, alpha: 0.45)
             }
-            if let l = lifter, l < pf.people.count {
+            if let l = o.lifter, l < pf.people.count {
                 drawSkeleton(pf.people[l], on: &image, color: .cyan, alpha: 1)
             }
         }
-        if let lines = bottomLines, let bottom = verdict.keyFrames.bottom, index >= bottom.frame {
+        if let lines = o.lines {
             image.drawDashedHorizontal(y: lines.hip, .orange, dash: 10 * s, gap: 6 * s, thickness: Double(s))
             image.drawDashedHorizontal(y: lines.knee, .yellow, dash: 10 * s, gap: 6 * s, thickness: Double(s))
             // Labels at the right edge, side by side so they never overlap when the lines are close.
@@ -74,18 +107,17 @@ public struct ReplayRenderer: Sendable {
             image.drawText("KNEE", x: right + RGBImage.textWidth("HIP ", scale: s), y: Int(lines.knee) - 9 * s,
                            scale: s, .yellow)
         }
-        banner(index: index, time: time, phase: fa?.phase ?? .unknown, on: &image)
-        if verdict.lift == .squat { depthGauge(current: fa?.depthMarginThigh, on: &image) }
-        checklist(upTo: index, on: &image)
+        image.fillRect(x: 0, y: 0, width: RGBImage.textWidth(o.banner, scale: 2 * s) + 12 * s, height: 20 * s,
+                       .black, alpha: 0.6)
+        image.drawText(o.banner, x: 6 * s, y: 3 * s, scale: 2 * s, .white)
+        if let g = o.gauge { drawGauge(g, on: &image) }
+        drawChecklist(o.checklist, on: &image)
     }
 
-    /// The bottom frame held: the rendered frame plus a caption with the measured depth.
-    public func freezeCaption(on image: inout RGBImage) {
+    /// The bottom frame held: the rendered frame plus `o.freezeCaption` (the measured depth).
+    public func drawFreezeCaption(_ o: FrameOverlay, on image: inout RGBImage) {
+        guard let text = o.freezeCaption else { return }
         let s = max(1, image.height / 360)
-        var text = "BOTTOM"
-        if let depth = verdict.rules.first(where: { $0.id == .squatDepth }), let v = depth.value {
-            text += String(format: "  DEPTH %+.2f THIGH (NEED %+.2f)", v, depth.threshold)
-        }
         let w = RGBImage.textWidth(text, scale: 2 * s) + 12 * s
         let x = (image.width - w) / 2, y = 30 * s
         image.fillRect(x: x, y: y, width: w, height: 22 * s, .black, alpha: 0.7)
@@ -146,20 +178,12 @@ public struct ReplayRenderer: Sendable {
         }
     }
 
-    private func banner(index: Int, time: Double, phase: LiftPhase, on image: inout RGBImage) {
-        let s = max(1, image.height / 360)
-        let lift = (verdict.lift?.rawValue ?? "lift").uppercased()
-        let text = String(format: "%@ · %@   %.2fS", lift, phase.rawValue.uppercased(), time)
-        image.fillRect(x: 0, y: 0, width: RGBImage.textWidth(text, scale: 2 * s) + 12 * s, height: 20 * s, .black, alpha: 0.6)
-        image.drawText(text, x: 6 * s, y: 3 * s, scale: 2 * s, .white)
-    }
-
     /// A vertical gauge on the right: the hip-minus-knee depth in thigh lengths, deeper = lower,
-    /// with the review band (amber) around the depth threshold.
-    private func depthGauge(current: Double?, on image: inout RGBImage) {
-        let s = max(1, image.height / 360)
+    /// with the review band (amber) around the depth threshold. Rows are for a picture `height` high.
+    private func gauge(current: Double?, height: Int) -> FrameOverlay.Gauge {
+        let s = max(1, height / 360)
         let range = (-0.6, 0.6)
-        let gx = image.width - 34 * s, gy = 30 * s, gw = 14 * s, gh = image.height / 2
+        let gy = 30 * s, gh = height / 2
         func yFor(_ v: Double) -> Int {
             let t = (min(range.1, max(range.0, v)) - range.0) / (range.1 - range.0)
             return gy + Int(t * Double(gh))
@@ -169,35 +193,40 @@ public struct ReplayRenderer: Sendable {
         let depthRule = verdict.rules.first { $0.id == .squatDepth }
         let bandLow = depthRule?.reviewLow ?? (cfg.depthOffset - cfg.depthBand)
         let bandHigh = depthRule?.reviewHigh ?? (cfg.depthOffset + cfg.depthBand)
+        var g = FrameOverlay.Gauge(top: gy, height: gh, bandLowRow: yFor(bandLow), bandHighRow: yFor(bandHigh))
+        if let v = current {
+            let color: RGB = v >= bandHigh ? .green : (v <= bandLow ? .red : .yellow)
+            g.marker = FrameOverlay.Marker(row: yFor(v), text: String(format: "%+.2f", v), color: color)
+        }
+        return g
+    }
+
+    private func drawGauge(_ g: FrameOverlay.Gauge, on image: inout RGBImage) {
+        let s = max(1, image.height / 360)
+        let gx = image.width - 34 * s, gy = g.top, gw = 14 * s, gh = g.height
+        let lo = g.bandLowRow, hi = g.bandHighRow
         image.fillRect(x: gx, y: gy, width: gw, height: gh, .black, alpha: 0.5)
-        let lo = yFor(bandLow), hi = yFor(bandHigh)
         image.fillRect(x: gx, y: gy, width: gw, height: lo - gy, .red, alpha: 0.35)
         image.fillRect(x: gx, y: lo, width: gw, height: hi - lo, .yellow, alpha: 0.6)
         image.fillRect(x: gx, y: hi, width: gw, height: gy + gh - hi, .green, alpha: 0.35)
         image.strokeRect(x: gx, y: gy, width: gw, height: gh, .white, thickness: 1)
         image.drawText("DEPTH", x: gx - 8 * s, y: gy - 10 * s, scale: s, .white)
-        if let v = current {
-            let y = yFor(v)
-            let color: RGB = v >= bandHigh ? .green : (v <= bandLow ? .red : .yellow)
-            image.fillRect(x: gx - 3 * s, y: y - s, width: gw + 6 * s, height: 3 * s, color)
-            image.drawText(String(format: "%+.2f", v), x: gx - 26 * s, y: y - 3 * s, scale: s, color)
+        if let m = g.marker {
+            image.fillRect(x: gx - 3 * s, y: m.row - s, width: gw + 6 * s, height: 3 * s, m.color)
+            image.drawText(m.text, x: gx - 26 * s, y: m.row - 3 * s, scale: s, m.color)
         }
     }
 
-    private func checklist(upTo index: Int, on image: inout RGBImage) {
+    private func drawChecklist(_ rows: [FrameOverlay.Row], on image: inout RGBImage) {
+        guard !rows.isEmpty else { return }
         let s = max(1, image.height / 360)
-        let rules = verdict.rules
-        guard !rules.isEmpty else { return }
         let rowH = 10 * s
-        let longest = rules.map { Self.ruleName($0.id).count + 2 }.max() ?? 10
-        let w = longest * 6 * s + 8 * s, h = rowH * rules.count + 6 * s
+        let longest = verdict.rules.map { Self.ruleName($0.id).count + 2 }.max() ?? 10
+        let w = longest * 6 * s + 8 * s, h = rowH * rows.count + 6 * s
         let x = 4 * s, y = image.height - h - 4 * s
         image.fillRect(x: x, y: y, width: w, height: h, .black, alpha: 0.55)
-        for (i, rule) in rules.enumerated() {
-            let timing = analysis.ruleTimings.first { $0.id == rule.id }
-            let decided = timing?.decidedFrame.map { index >= $0 } ?? false
-            let (mark, color) = decided ? Self.mark(rule.status) : ("·", RGB.gray)
-            image.drawText("\(mark) \(Self.ruleName(rule.id))", x: x + 4 * s, y: y + 4 * s + i * rowH, scale: s, color)
+        for (i, row) in rows.enumerated() {
+            image.drawText(row.text, x: x + 4 * s, y: y + 4 * s + i * rowH, scale: s, row.color)
         }
     }
 
@@ -230,4 +259,41 @@ public struct ReplayRenderer: Sendable {
     public static func ruleName(_ id: RuleID) -> String {
         id.shortName.uppercased()
     }
+}
+
+/// What one replay frame's overlay shows (see `ReplayRenderer.overlay`): the values the drawing is
+/// made from, rounded to what is drawn (pixel rows, formatted text).
+public struct FrameOverlay: Sendable, Equatable {
+    public struct Lines: Sendable, Equatable {
+        public var hip: Double
+        public var knee: Double
+    }
+    public struct Marker: Sendable, Equatable {
+        public var row: Int
+        public var text: String
+        public var color: RGB
+    }
+    public struct Gauge: Sendable, Equatable {
+        public var top: Int
+        public var height: Int
+        public var bandLowRow: Int
+        public var bandHighRow: Int
+        public var marker: Marker?
+    }
+    public struct Row: Sendable, Equatable {
+        public var text: String
+        public var color: RGB
+    }
+
+    public var frame: Int
+    /// Index into the frame's people of the lifter (drawn bright; the others faded).
+    public var lifter: Int?
+    public var banner: String
+    /// Hip and knee reference lines, from the bottom frame on.
+    public var lines: Lines?
+    /// Squats only.
+    public var gauge: Gauge?
+    public var checklist: [Row] = []
+    /// Set on the bottom frame: the caption of the held copies that follow it.
+    public var freezeCaption: String?
 }

@@ -139,11 +139,14 @@ struct JudgeCommand: ParsableCommand {
         }
         if let replay { lines.append("  replay written to \(replay)") }
         if let s = stats {
-            lines.append(String(format: "  %d frames: pose %.2f s, judge %.3f s, replay %.2f s, total %.2f s",
+            lines.append(String(format: "  %d frames: pose %.2f s, judge %.3f s, replay after pose %.2f s, total %.2f s",
                                 s.pose.frames, s.pose.wallSeconds, s.judgeSeconds, s.replaySeconds, s.wallSeconds))
             if s.replayFrames > 0 {
-                lines.append(String(format: "  replay: %d frames; busy decode %.2f s, render %.2f s, encode %.2f s",
-                                    s.replayFrames, s.replayDecodeSeconds, s.replayRenderSeconds, s.replayEncodeSeconds))
+                let drawing = s.replayRedrawn ? "drawn again after the pose stage (a provisional frame differed)"
+                    : "\(s.replaySpeculatedFrames) drawn during the pose stage"
+                lines.append(String(format: "  replay: %d frame periods, %@; busy decode %.2f s, render %.2f s, encode %.2f s",
+                                    s.replayFrames, drawing, s.replayDecodeSeconds, s.replayRenderSeconds,
+                                    s.replayEncodeSeconds))
             }
         }
         return lines.joined(separator: "\n")

@@ -40,3 +40,42 @@ struct FixtureClipsEndToEndTests {
         }
     }
 }
+
+@Suite("The replay drawn during inference is the replay drawn after it",
+       .enabled(if: TestPaths.hasModels && TestPaths.hasFFmpegCLI, "needs .deps (scripts/bootstrap)"))
+struct SpeculativeReplayEndToEndTests {
+    /// Judges `path` with the replay drawn during inference and again after it; the two files must be
+    /// the same bytes whichever way the speculation went.
+    private func compare(_ path: String, in dir: TempDir) throws -> JudgeStats {
+        let pipeline = JudgePipeline(model: try EndToEnd.model.get())
+        let a = dir.path("during.mp4"), b = dir.path("after.mp4")
+        let during = try pipeline.run(path: path, lift: nil, replayPath: a, speculate: true)
+        let after = try pipeline.run(path: path, lift: nil, replayPath: b, speculate: false)
+        #expect(during.verdict == after.verdict)
+        #expect(after.stats.replaySpeculatedFrames == 0 && !after.stats.replayRedrawn)
+        #expect(during.stats.replaySpeculatedFrames > 0 || during.stats.replayRedrawn)
+        let x = try Data(contentsOf: URL(fileURLWithPath: a)), y = try Data(contentsOf: URL(fileURLWithPath: b))
+        #expect(x == y, "\(x.count) bytes drawn during inference vs \(y.count) after")
+        return during.stats
+    }
+
+    @Test("street video (opencv-doc's vtest.avi, 90 frames): nobody squats, the judgment never changes")
+    func street() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let clip = dir.path("street.mp4")
+        try ffmpeg(["-i", TestPaths.media("vtest.avi"), "-frames:v", "90", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", clip])
+        let stats = try compare(clip, in: dir)
+        print("street: \(stats.replaySpeculatedFrames) frames drawn during inference, redrawn \(stats.replayRedrawn)")
+    }
+
+    @Test("a rendered squat (../shared): the judgment changes while the lift goes on, the replay is drawn again",
+          .enabled(if: TestPaths.hasSharedLifts, "needs ../shared/fixtures/lifts (internal clips, absent here)"))
+    func squat() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let stats = try compare(TestPaths.sharedLifts.appendingPathComponent("squat_m30.mp4").path, in: dir)
+        #expect(stats.replayRedrawn)
+    }
+}

@@ -142,6 +142,45 @@ struct EncodeTests {
         #expect(diff < 6, "re-encoded frame differs by \(diff)")
     }
 
+    @Test("hold keeps a picture on screen without encoding it again, with and without B-frames",
+          arguments: ["ultrafast", "medium"])
+    func hold(preset: String) throws {
+        let pictures = 4
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let output = dir.path("hold-\(preset).mp4")
+        let writer = try VideoWriter(path: output, width: 64, height: 48, frameRate: FrameRate(30),
+                                     options: WriterOptions(preset: preset))
+        #expect(throws: MediaError.self) { try writer.hold(count: 3) } // nothing written yet
+        func frame(_ shade: UInt8) -> RGBImage {
+            var img = RGBImage(width: 64, height: 48)
+            img.fillRect(x: 0, y: 0, width: 64, height: 48, RGB(shade, shade, shade))
+            return img
+        }
+        try writer.write(frame(20))
+        try writer.write(frame(120))
+        try writer.hold(count: 15)  // a freeze: 16 periods in all
+        try writer.write(frame(60))
+        try writer.write(frame(220))
+        try writer.hold(count: 15)  // a closing card
+        try writer.finish()
+        #expect(writer.nextPTS == 34)
+        #expect(writer.framesWritten == pictures)
+        let p = try probe(output)
+        #expect(p.frames == pictures)
+        #expect(abs(p.duration - 34.0 / 30) < 0.02, "duration \(p.duration)")
+        let reader = try VideoReader(path: output)
+        var decoded: [RGBImage] = []
+        while let f = try reader.next() { decoded.append(f.image) }
+        #expect(decoded.count == pictures)
+        let shown = try runProgram("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
+                                                         "packet=pts_time", "-of", "csv=p=0", output])
+        let times = String(decoding: shown, as: UTF8.self).split(separator: "\n").compactMap { Double($0) }.sorted()
+        #expect(times.count == 4)
+        #expect(times.count == 4 && abs(times[2] - 17.0 / 30) < 0.002, "the frame after the freeze starts at period 17: \(times)")
+        #expect(decoded.last.map { abs(Int($0.pixels[0]) - 220) < 8 } == true, "the last picture is the card")
+    }
+
     @Test("the MP4 is faststart: the moov index comes before the media data")
     func faststart() throws {
         let dir = try TempDir()

@@ -1,0 +1,152 @@
+import Foundation
+import Imaging
+import Media
+import Replay
+
+/// The source decoded again on its own thread, for a replay drawn after the pose stage. The queue is
+/// bounded, so memory stays a few frames whatever the clip's length.
+final class SourceFrames: @unchecked Sendable {
+    private let decoded = BoundedQueue<Swift.Result<VideoFrame, any Error>>(capacity: 2)
+    private let clock = LockedBox(StageClock())
+    private var decoder: Worker?
+    private var ended = false
+    let info: VideoInfo
+
+    init(path: String, options: ReaderOptions) throws {
+        let reader = try VideoReader(path: path, options: options)
+        info = reader.info
+        let (decoded, decodeClock) = (self.decoded, self.clock)
+        decoder = Worker(name: "replay-decode") {
+            var clock = StageClock()
+            defer { decodeClock.value = clock }
+            do {
+                while let f = try clock.measure({ try reader.next() }) { if !decoded.push(.success(f)) { break } }
+            } catch { decoded.push(.failure(error)) }
+            decoded.close()
+        }
+    }
+
+    /// The next source frame; nil at the end of the video. Throws what the decoder hit.
+    func next() throws -> VideoFrame? {
+        guard let item = decoded.pop() else { return nil }
+        return try item.get()
+    }
+
+    /// Stops the decoder (early or at the end) and returns its busy seconds.
+    @discardableResult
+    func stop() -> Double {
+        if !ended {
+            ended = true
+            decoded.close()
+            decoder?.join()
+        }
+        return clock.value.seconds
+    }
+
+    deinit { stop() }
+}
+
+/// The replay's drawing and encoding: the caller draws each frame (`draw(_:_:with:)`), a thread
+/// encodes it, and `finish` adds the verdict card. The queue is bounded.
+final class ReplayStream: @unchecked Sendable {
+    private enum Work: Sendable { case frame(RGBImage, hold: Int) }
+
+    struct Result: Sendable {
+        /// Frame periods of video written (held frames count for their whole length).
+        var frames = 0
+        /// 0 when the frames came from the pose stage's decoder.
+        var decodeSeconds = 0.0
+        var renderSeconds = 0.0
+        var encodeSeconds = 0.0
+    }
+
+    let output: String
+    private let toEncode = BoundedQueue<Work>(capacity: 2)
+    private let encodeClock = LockedBox(StageClock())
+    private let encodeError = LockedBox<(any Error)?>(nil)
+    private var encoder: Worker?
+    private var renderClock = StageClock()
+    private var written = 0
+    private var ended = false
+    /// The newest drawn frame (the verdict card is drawn over it).
+    private(set) var last: RGBImage?
+
+    init(output: String, info: VideoInfo, writer writerOptions: WriterOptions) throws {
+        self.output = output
+        let writer = try VideoWriter(path: output, width: info.width, height: info.height,
+                                     frameRate: info.frameRate, options: writerOptions)
+        let (toEncode, encodeClock, encodeError) = (self.toEncode, self.encodeClock, self.encodeError)
+        encoder = Worker(name: "replay-encode") {
+            var clock = StageClock()
+            defer { encodeClock.value = clock }
+            while let work = toEncode.pop() {
+                guard encodeError.value == nil else { continue } // keep draining so the drawing never blocks
+                do {
+                    try clock.measure {
+                        switch work {
+                        case .frame(let image, let hold):
+                            try writer.write(image)
+                            try writer.hold(count: hold)
+                        }
+                    }
+                } catch { encodeError.value = error }
+            }
+            if encodeError.value == nil {
+                do { try clock.measure { try writer.finish() } } catch { encodeError.value = error }
+            }
+        }
+    }
+
+    /// Draws `overlay` on `frame` and queues it, followed by the held bottom frame with its caption
+    /// when the overlay says this is the frame to freeze. Takes the picture out of `frame`, so that
+    /// drawing on it does not copy it.
+    func draw(_ frame: inout VideoFrame, _ overlay: FrameOverlay, with renderer: ReplayRenderer) {
+        var image = frame.image
+        frame.image = RGBImage(width: 0, height: 0)
+        renderClock.measure { renderer.draw(overlay, on: &image) }
+        emit(image)
+        if overlay.freezeCaption != nil && renderer.freezeFrameCount > 0 {
+            var held = image
+            renderClock.measure { renderer.drawFreezeCaption(overlay, on: &held) }
+            emit(held, hold: renderer.freezeFrameCount - 1)
+        }
+        last = image
+    }
+
+    /// Queues a finished picture, shown for `1 + hold` frame periods.
+    func emit(_ image: RGBImage, hold: Int = 0) {
+        toEncode.push(.frame(image, hold: max(0, hold)))
+        written += 1 + max(0, hold)
+    }
+
+    /// Appends the verdict card over the last frame and completes the file; throws (and removes the
+    /// file) when decoding or encoding failed.
+    func finish(card renderer: ReplayRenderer) throws -> Result {
+        if let last {
+            let card = renderClock.measure { renderer.verdictCard(over: last) }
+            emit(card, hold: renderer.cardFrameCount - 1)
+        }
+        stop()
+        if let e = encodeError.value {
+            try? FileManager.default.removeItem(atPath: output)
+            throw e
+        }
+        return Result(frames: written, renderSeconds: renderClock.seconds, encodeSeconds: encodeClock.value.seconds)
+    }
+
+    /// Stops both threads and removes the unfinished file.
+    func abandon() {
+        encodeError.withLock { if $0 == nil { $0 = CancellationError() } }
+        stop()
+        try? FileManager.default.removeItem(atPath: output)
+    }
+
+    private func stop() {
+        guard !ended else { return }
+        ended = true
+        toEncode.close()
+        encoder?.join()
+    }
+
+    deinit { if !ended { abandon() } }
+}

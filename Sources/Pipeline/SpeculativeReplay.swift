@@ -1,0 +1,182 @@
+import Foundation
+import Imaging
+import Judging
+import Media
+import PoseData
+import Replay
+
+/// Draws and encodes the replay while the pose stage is still running, so that drawing and encoding
+/// overlap with inference instead of following it, on the frames the pose stage decoded.
+///
+/// The replay of a frame depends on the whole lift's judgment (the lifter, the phases, the bottom,
+/// when each rule is decided and how), which is final only once every frame has been seen. So this
+/// speculates: a thread judges the frames seen so far and draws the frames that lie at least `lag`
+/// behind the newest one from that provisional judgment, keeping what it drew for each frame (a
+/// `FrameOverlay`). Each later provisional judgment re-checks the frames already drawn and gives up
+/// at the first difference (the second pass will be needed, so the CPU goes back to inference).
+/// `complete(with:)` compares every drawn overlay with the final judgment's: equal overlays draw
+/// equal pixels, so when all match the file is right and only the last `lag` frames and the card
+/// remain; otherwise the file is thrown away and the caller draws the replay again. The speculation
+/// can cost time, never correctness.
+final class SpeculativeReplay: @unchecked Sendable {
+    struct Options: Sendable {
+        /// How far (seconds of video) drawing stays behind the newest judged frame.
+        var lagSeconds = 0.5
+        /// Decoded frames waiting to be drawn may hold at most this many bytes; past it the
+        /// speculation gives up rather than hold more (or slow inference down).
+        var maxPendingBytes = 256 << 20
+        init() {}
+    }
+
+    struct Outcome: Sendable {
+        var result: ReplayStream.Result
+        /// Frames drawn during the pose stage (checked against the final judgment).
+        var speculated: Int
+        var judgments: Int
+    }
+
+    private struct Drawn {
+        var overlay: FrameOverlay
+        var time: Double
+        var height: Int
+    }
+
+    private let stream: ReplayStream
+    private let judge: Judge
+    private let lift: LiftKind?
+    private let source: String
+    private let width: Int, height: Int
+    private let fps: Double
+    private let lag: Int
+    private let maxPendingBytes: Int
+
+    private let condition = NSCondition()
+    // Under `condition`.
+    private var poses: [PoseFrame] = []
+    private var pending: [VideoFrame] = [] // decoded frames not drawn yet, oldest first
+    private var pendingBytes = 0
+    private var inputEnded = false
+    private var gaveUp = false
+    private var worker: Worker?
+    // Touched by the worker thread only until it is joined.
+    private var drawn: [Drawn] = []
+    private var judgments = 0
+
+    init(source: String, output: String, info: VideoInfo, judge: Judge, lift: LiftKind?,
+         writer: WriterOptions, options: Options = Options()) throws {
+        stream = try ReplayStream(output: output, info: info, writer: writer)
+        self.judge = judge
+        self.lift = lift
+        self.source = source
+        width = info.width
+        height = info.height
+        fps = info.fps > 0 ? info.fps : 30
+        lag = max(1, Int((options.lagSeconds * fps).rounded()))
+        maxPendingBytes = options.maxPendingBytes
+        worker = Worker(name: "replay-speculate") { [self] in speculate() }
+    }
+
+    /// A frame's poses and picture, in order, as the pose stage produces them.
+    func append(_ pose: PoseFrame, _ frame: VideoFrame) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !gaveUp else { return }
+        poses.append(pose)
+        pending.append(frame)
+        pendingBytes += frame.image.pixels.count
+        if pendingBytes > maxPendingBytes { giveUp() }
+        condition.signal()
+    }
+
+    /// Under `condition`: stop speculating and free the frames.
+    private func giveUp() {
+        gaveUp = true
+        pending = []
+        pendingBytes = 0
+        condition.broadcast()
+    }
+
+    /// How many new frames to wait for before judging again: a quarter second, or a sixteenth of
+    /// what has been seen (so a long clip is not judged once a frame), at most a second.
+    private func step(seen: Int) -> Int { max(1, min(max(Int(fps / 4), seen / 16), Int(fps))) }
+
+    private func speculate() {
+        var emitted = 0
+        while true {
+            condition.lock()
+            while !inputEnded && !gaveUp && poses.count < emitted + lag + step(seen: poses.count) { condition.wait() }
+            if inputEnded || gaveUp {
+                condition.unlock()
+                return
+            }
+            let snapshot = poses
+            let ready = snapshot.count - lag - emitted
+            var frames = Array(pending.prefix(ready))
+            pending.removeFirst(ready)
+            pendingBytes -= frames.reduce(0) { $0 + $1.image.pixels.count }
+            condition.unlock()
+
+            let track = PoseTrack(source: source, width: width, height: height, fps: fps, frames: snapshot)
+            let renderer = ReplayRenderer(analysis: judge.analyze(track, lift: lift), track: track)
+            judgments += 1
+            // A provisional judgment that changes a frame already drawn dooms the file.
+            guard drawn.allSatisfy({ matches($0, renderer) }) else {
+                condition.lock()
+                giveUp()
+                condition.unlock()
+                return
+            }
+            for i in frames.indices {
+                let (time, height) = (frames[i].time, frames[i].image.height)
+                let o = renderer.overlay(frame: frames[i].index, time: time, height: height)
+                stream.draw(&frames[i], o, with: renderer)
+                drawn.append(Drawn(overlay: o, time: time, height: height))
+            }
+            emitted += frames.count
+        }
+    }
+
+    private func matches(_ d: Drawn, _ renderer: ReplayRenderer) -> Bool {
+        renderer.overlay(frame: d.overlay.frame, time: d.time, height: d.height) == d.overlay
+    }
+
+    private func endInput() {
+        condition.lock()
+        inputEnded = true
+        condition.broadcast()
+        condition.unlock()
+        worker?.join()
+        worker = nil
+    }
+
+    /// Ends the speculation with the final judgment. If every frame drawn so far matches it, draws
+    /// the remaining frames and the card and returns the finished replay; returns nil (no file)
+    /// when the speculation gave up or a drawn frame differs. Throws encode errors.
+    func complete(with renderer: ReplayRenderer) throws -> Outcome? {
+        endInput()
+        condition.lock()
+        var rest = gaveUp ? nil : pending
+        pending = []
+        condition.unlock()
+        guard rest != nil, drawn.allSatisfy({ matches($0, renderer) }) else {
+            stream.abandon()
+            return nil
+        }
+        do {
+            for i in rest!.indices {
+                let o = renderer.overlay(frame: rest![i].index, time: rest![i].time, height: rest![i].image.height)
+                stream.draw(&rest![i], o, with: renderer)
+            }
+            return Outcome(result: try stream.finish(card: renderer), speculated: drawn.count, judgments: judgments)
+        } catch {
+            stream.abandon()
+            throw error
+        }
+    }
+
+    /// Stops without a replay (the pose stage failed).
+    func abandon() {
+        endInput()
+        stream.abandon()
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Imaging
+import Judging
+import Media
+import PoseData
+import Replay
+import Testing
+import TestSupport
+@testable import Pipeline
+
+/// The replay drawn while the pose stage runs, without the pose model: the poses are made up, the
+/// pictures are a real generated clip.
+@Suite("The replay drawn during the pose stage", .enabled(if: TestPaths.hasFFmpegCLI, "needs the ffmpeg CLI (scripts/bootstrap)"))
+struct SpeculativeReplayTests {
+    static let fps = 30.0
+
+    /// A 3.5 s 640×480 clip named like a squat attempt.
+    private func clip(in dir: TempDir) throws -> String {
+        let path = dir.path("squat-1.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x480:rate=30", "-frames:v", "105",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path])
+        return path
+    }
+
+    /// One person seen from the side: standing for 0.7 s, down for 0.8 s, up for 0.8 s, standing.
+    private static func squatter(at time: Double) -> PersonPose {
+        let t = time - 0.7
+        let depth = t < 0 ? 0 : t < 0.8 ? t / 0.8 : t < 1.6 ? 1 - (t - 0.8) / 0.8 : 0
+        func lerp(_ a: Double, _ b: Double) -> Double { a + (b - a) * depth }
+        var points = [(Double, Double)](repeating: (300, 200), count: BlazePoseLandmark.count)
+        func set(_ l: BlazePoseLandmark, _ x: Double, _ y: Double) { points[l.rawValue] = (x, y) }
+        let shoulder = (lerp(300, 290), lerp(130, 225)), hip = (lerp(300, 245), lerp(240, 332))
+        let knee = (lerp(305, 345), 320.0), ankle = (300.0, 400.0)
+        set(.nose, shoulder.0 + 8, shoulder.1 - 40)
+        for (l, r, p) in [(BlazePoseLandmark.leftShoulder, BlazePoseLandmark.rightShoulder, shoulder),
+                          (.leftHip, .rightHip, hip), (.leftKnee, .rightKnee, knee), (.leftAnkle, .rightAnkle, ankle),
+                          (.leftElbow, .rightElbow, (shoulder.0 + 20, shoulder.1 + 5)),
+                          (.leftWrist, .rightWrist, (shoulder.0 + 5, shoulder.1 + 2))] {
+            set(l, p.0, p.1)
+            set(r, p.0 + 2, p.1 + 1)
+        }
+        return PersonPose(score: 0.9, landmarks: points.map { Landmark(x: $0.0, y: $0.1, visibility: 0.95) })
+    }
+
+    private enum People { case none, squatter }
+
+    /// Runs the speculation over the clip's frames as the pose stage would, then completes it with
+    /// the final judgment; returns the outcome and the final renderer.
+    private func speculate(_ source: String, to output: String, people: People, lift: LiftKind? = nil,
+                           options: SpeculativeReplay.Options = SpeculativeReplay.Options(),
+                           finalLift: LiftKind? = nil) throws -> (SpeculativeReplay.Outcome?, ReplayRenderer) {
+        let reader = try VideoReader(path: source)
+        let judge = Judge()
+        let spec = try SpeculativeReplay(source: source, output: output, info: reader.info, judge: judge, lift: lift,
+                                         writer: WriterOptions(preset: "ultrafast"), options: options)
+        var poses: [PoseFrame] = []
+        while let f = try reader.next() {
+            let pose = PoseFrame(index: f.index, time: f.time,
+                                 people: people == .squatter ? [Self.squatter(at: f.time)] : [])
+            poses.append(pose)
+            spec.append(pose, f)
+        }
+        let track = PoseTrack(source: source, width: reader.info.width, height: reader.info.height, fps: Self.fps,
+                              frames: poses)
+        let renderer = ReplayRenderer(analysis: judge.analyze(track, lift: finalLift ?? lift), track: track)
+        return (try spec.complete(with: renderer), renderer)
+    }
+
+    @Test("when every provisional frame matches the final judgment, the file is the one the second pass writes, byte for byte")
+    func matches() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        let (outcome, renderer) = try speculate(source, to: dir.path("spec.mp4"), people: .none)
+        let o = try #require(outcome, "nobody in the clip: every provisional judgment is the same")
+        // How many are drawn before the input ends depends on the threads' timing; never the lag.
+        #expect(o.speculated > 0 && o.speculated <= 105 - Int(SpeculativeReplay.Options().lagSeconds * Self.fps))
+        #expect(o.judgments >= 2)
+        #expect(o.result.frames == 105 + renderer.cardFrameCount)
+        _ = try JudgePipeline.writeReplay(source: source, to: dir.path("seq.mp4"), renderer: renderer,
+                                          reader: ReaderOptions(), writer: WriterOptions(preset: "ultrafast"))
+        let spec = try Data(contentsOf: URL(fileURLWithPath: dir.path("spec.mp4")))
+        let seq = try Data(contentsOf: URL(fileURLWithPath: dir.path("seq.mp4")))
+        #expect(spec == seq, "speculative \(spec.count) bytes vs second pass \(seq.count)")
+    }
+
+    @Test("a lift whose judgment changes as frames arrive: the speculation gives up and leaves no file")
+    func changes() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        let output = dir.path("spec.mp4")
+        let (outcome, renderer) = try speculate(source, to: output, people: .squatter)
+        #expect(outcome == nil)
+        #expect(!FileManager.default.fileExists(atPath: output))
+        // The judgment did change: some prefix of the clip draws a frame half a second behind its end
+        // differently from the whole clip.
+        let reader = try VideoReader(path: source)
+        var all: [PoseFrame] = []
+        while let f = try reader.next() {
+            all.append(PoseFrame(index: f.index, time: f.time, people: [Self.squatter(at: f.time)]))
+        }
+        let changed = stride(from: 20, through: all.count, by: 5).contains { n in
+            let prefix = PoseTrack(source: source, width: 640, height: 480, fps: Self.fps, frames: Array(all.prefix(n)))
+            let provisional = ReplayRenderer(analysis: Judge().analyze(prefix), track: prefix)
+            return all.prefix(n - 15).contains { f in
+                provisional.overlay(frame: f.index, time: f.time, height: 480) != renderer.overlay(frame: f.index, time: f.time, height: 480)
+            }
+        }
+        #expect(changed)
+    }
+
+    @Test("a final judgment that draws any checked frame differently throws the speculative file away")
+    func finalDiffers() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        let output = dir.path("spec.mp4")
+        // Provisionally a squat (from the file name); the final judgment is told it is a bench press,
+        // so every banner differs.
+        let (outcome, _) = try speculate(source, to: output, people: .none, finalLift: .bench)
+        #expect(outcome == nil)
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test("frames waiting to be drawn are bounded: past the budget the speculation gives up")
+    func memoryBound() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        var options = SpeculativeReplay.Options()
+        options.maxPendingBytes = 10 * 640 * 480 * 3 // ten frames, under the lag
+        let (outcome, _) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options)
+        #expect(outcome == nil)
+        #expect(!FileManager.default.fileExists(atPath: dir.path("spec.mp4")))
+    }
+}

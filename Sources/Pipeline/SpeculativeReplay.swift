@@ -155,17 +155,18 @@ final class SpeculativeReplay: @unchecked Sendable {
     func complete(with renderer: ReplayRenderer) throws -> Outcome? {
         endInput()
         condition.lock()
-        var rest = gaveUp ? nil : pending
+        let kept = !gaveUp
+        var rest = pending
         pending = []
         condition.unlock()
-        guard rest != nil, drawn.allSatisfy({ matches($0, renderer) }) else {
+        guard kept, drawn.allSatisfy({ matches($0, renderer) }) else {
             stream.abandon()
             return nil
         }
         do {
-            for i in rest!.indices {
-                let o = renderer.overlay(frame: rest![i].index, time: rest![i].time, height: rest![i].image.height)
-                stream.draw(&rest![i], o, with: renderer)
+            for i in rest.indices {
+                let o = renderer.overlay(frame: rest[i].index, time: rest[i].time, height: rest[i].image.height)
+                stream.draw(&rest[i], o, with: renderer)
             }
             return Outcome(result: try stream.finish(card: renderer), speculated: drawn.count, judgments: judgments)
         } catch {

@@ -23,10 +23,12 @@ struct JudgeCLITests {
         let rules = try #require(verdict["rules"] as? [[String: Any]])
         let depth = try #require(rules.first { $0["id"] as? String == "squat_depth" })
         #expect(depth["status"] as? String == "failed")
-        // The replay: every source frame plus the held bottom and the verdict card.
-        let replay = try probe(dir.path("r.mp4"))
+        // The replay: every source frame, the bottom frame held (one picture, one second) and the
+        // verdict card (one picture, three seconds).
+        let replay = try probe(dir.path("r.mp4")), source = try probe(clip)
         #expect(replay.width == 1280 && replay.height == 720)
-        #expect(replay.frames > 150 && replay.frames <= 150 + 30 + 90)
+        #expect(replay.frames == source.frames + 2)
+        #expect(abs(replay.duration - (source.duration + 4)) < 0.1, "\(replay.duration) s vs \(source.duration) s + 4")
         // Re-judging the saved track gives the same verdict without the model.
         let again = try refvision(["judge", "--from-pose", dir.path("p.json"), "--json", "-"])
         #expect(again.code == 0, "stderr: \(again.err)")

@@ -18,13 +18,28 @@ extension RGBImage {
         pixels[i + 2] = UInt8(Double(pixels[i + 2]) * ia + Double(c.b) * a + 0.5)
     }
 
-    /// Fills an axis-aligned rectangle, clipped to the image.
+    /// Fills an axis-aligned rectangle, clipped to the image. Rectangles are most of an overlay's
+    /// pixels (panels, gauges, text), so this blends whole rows in 8.8 fixed point rather than
+    /// pixel by pixel through `blend`.
     public mutating func fillRect(x: Int, y: Int, width w: Int, height h: Int, _ c: RGB, alpha: Double = 1) {
         let x0 = max(0, x), y0 = max(0, y)
         let x1 = min(width, x + w), y1 = min(height, y + h)
-        guard x0 < x1, y0 < y1 else { return }
-        for yy in y0..<y1 {
-            for xx in x0..<x1 { blend(x: xx, y: yy, c, alpha: alpha) }
+        guard x0 < x1, y0 < y1, alpha > 0, !alpha.isNaN else { return }
+        let a = alpha >= 1 ? 256 : UInt32(alpha * 256 + 0.5)
+        let ia = 256 - a
+        let (r, g, b) = (UInt32(c.r) * a + 128, UInt32(c.g) * a + 128, UInt32(c.b) * a + 128)
+        let stride = width * 3
+        pixels.withUnsafeMutableBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
+            for yy in y0..<y1 {
+                let row = base + yy * stride
+                for xx in x0..<x1 {
+                    let p = row + 3 * xx
+                    p[0] = UInt8(truncatingIfNeeded: (UInt32(p[0]) * ia + r) >> 8)
+                    p[1] = UInt8(truncatingIfNeeded: (UInt32(p[1]) * ia + g) >> 8)
+                    p[2] = UInt8(truncatingIfNeeded: (UInt32(p[2]) * ia + b) >> 8)
+                }
+            }
         }
     }
 

@@ -160,6 +160,19 @@ public final class Notifier: Service, Sendable {
         }
     }
 
+    /// `current` claimed for sending under `claim`: notified, delivery `sending`, with the failed
+    /// attempts and last error of the `previous` status (as read before the claim) carried over.
+    private static func claimed(_ current: DecisionRecord, claim: String, at now: Date,
+                                after previous: NotificationStatus?) -> DecisionRecord {
+        var next = current
+        next.state = .notified
+        next.updatedAt = now
+        next.notification = NotificationStatus(delivery: .sending, claim: claim, claimedAt: now,
+                                               failedAttempts: previous?.failedAttempts ?? 0)
+        next.notification?.lastError = previous?.lastError
+        return next
+    }
+
     /// Claim, publish, confirm.
     func notify(_ record: DecisionRecord, message: QueueMessage) async throws -> NotifyOutcome {
         let now = clock()
@@ -170,13 +183,7 @@ public final class Notifier: Service, Sendable {
         let previous = record.notification
         let claimed = try await decisions.modify(jobId: record.jobId) { current in
             guard current.state == .judged || current.state == .failed else { return nil }
-            var next = current
-            next.state = .notified
-            next.updatedAt = now
-            next.notification = NotificationStatus(delivery: .sending, claim: claim, claimedAt: now,
-                                                   failedAttempts: previous?.failedAttempts ?? 0)
-            next.notification?.lastError = previous?.lastError
-            return next
+            return Self.claimed(current, claim: claim, at: now, after: previous)
         }
         guard claimed != nil else {
             // Someone else claimed it between our read and our write.
@@ -251,13 +258,7 @@ public final class Notifier: Service, Sendable {
         let claimed = try await decisions.modify(jobId: jobId) { current in
             // Only the state we decided on: anything else means someone else acted meanwhile.
             guard current.revision == record.revision else { return nil }
-            var next = current
-            next.state = .notified
-            next.updatedAt = now
-            next.notification = NotificationStatus(delivery: .sending, claim: claim, claimedAt: now,
-                                                   failedAttempts: previous?.failedAttempts ?? 0)
-            next.notification?.lastError = previous?.lastError
-            return next
+            return Self.claimed(current, claim: claim, at: now, after: previous)
         }
         guard claimed != nil else { throw FleetError.conditionFailed("job \(jobId) changed while resending; try again") }
         do {

@@ -68,8 +68,11 @@ public final class EmbeddedState: Sendable {
         configuration.label = "refvision-state"
         configuration.foreignKeysEnabled = true
         do {
-            // DatabasePool always runs in WAL mode (it sets journal_mode=WAL when opening).
-            pool = try DatabasePool(path: databasePath, configuration: configuration)
+            // DatabasePool always runs in WAL mode (it sets journal_mode=WAL when opening). Switching a
+            // new file to WAL takes an exclusive lock and fails at once, without the busy timeout, when
+            // another process or state opens the same new file at that moment: retried like migrations.
+            let path = databasePath
+            pool = try Self.retryingBusy { try DatabasePool(path: path, configuration: configuration) }
             try Self.migrate(pool)
         } catch let error as DatabaseError {
             throw EmbeddedError.corruptDatabase(path: databasePath, reason: error.message ?? "\(error.resultCode)")
@@ -213,11 +216,16 @@ public final class EmbeddedState: Sendable {
     /// apply one (GRDB reads the applied set outside the migration's transaction); the loser's
     /// transaction fails and rolls back, and its retry finds the migration applied.
     static func migrate(_ pool: DatabasePool) throws {
+        try retryingBusy { try migrator.migrate(pool) }
+    }
+
+    /// Runs `body`, again up to five times (after 50, 100 … 250 ms) when it fails with a database error
+    /// other than a file that is not, or no longer, a database: concurrent first opens of one file.
+    static func retryingBusy<T>(_ body: () throws -> T) throws -> T {
         var attempt = 0
         while true {
             do {
-                try migrator.migrate(pool)
-                return
+                return try body()
             } catch let error as DatabaseError where attempt < 5 && error.resultCode != .SQLITE_NOTADB
                 && error.resultCode != .SQLITE_CORRUPT {
                 attempt += 1

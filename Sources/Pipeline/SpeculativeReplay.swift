@@ -61,6 +61,10 @@ final class SpeculativeReplay: @unchecked Sendable {
     // Touched by the worker thread only until it is joined.
     private var drawn: [Drawn] = []
     private var judgments = 0
+    private let drawnCount = LockedBox(0)
+
+    /// Frames drawn so far from provisional judgments (readable from any thread).
+    var framesDrawn: Int { drawnCount.value }
 
     init(source: String, output: String, info: VideoInfo, judge: Judge, lift: LiftKind?,
          writer: WriterOptions, options: Options = Options()) throws {
@@ -131,6 +135,7 @@ final class SpeculativeReplay: @unchecked Sendable {
                 let o = renderer.overlay(frame: frames[i].index, time: time, height: height)
                 stream.draw(&frames[i], o, with: renderer)
                 drawn.append(Drawn(overlay: o, time: time, height: height))
+                drawnCount.withLock { $0 += 1 }
             }
             emitted += frames.count
         }

@@ -10,4 +10,9 @@
 ov_status_e refv_ov_compile(const ov_core_t *core, const ov_model_t *model, const char *device,
                             const char *const *pairs, size_t count, ov_compiled_model_t **compiled);
 
+/// The same for the model file at `path` (ov_core_compile_model_from_file): with a cache directory
+/// set, a cached network is imported without reading the model at all.
+ov_status_e refv_ov_compile_file(const ov_core_t *core, const char *path, const char *device,
+                                 const char *const *pairs, size_t count, ov_compiled_model_t **compiled);
+
 #endif

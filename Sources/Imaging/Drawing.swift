@@ -5,6 +5,13 @@ extension RGBImage {
     @inline(__always)
     public mutating func blend(x: Int, y: Int, _ c: RGB, alpha a: Double) {
         guard x >= 0, y >= 0, x < width, y < height, a > 0 else { return }
+        damage?.mark(x0: x, y0: y, x1: x + 1, y1: y + 1)
+        blendUnmarked(x: x, y: y, c, alpha: a)
+    }
+
+    /// `blend` for callers that have marked the damage already (in bounds, `a > 0`).
+    @inline(__always)
+    mutating func blendUnmarked(x: Int, y: Int, _ c: RGB, alpha a: Double) {
         let i = (y * width + x) * 3
         if a >= 1 {
             pixels[i] = c.r
@@ -27,6 +34,7 @@ extension RGBImage {
         guard x0 < x1, y0 < y1, alpha > 0, !alpha.isNaN else { return }
         let a = alpha >= 1 ? 256 : UInt32(alpha * 256 + 0.5)
         let ia = 256 - a
+        damage?.mark(x0: x0, y0: y0, x1: x1, y1: y1)
         let (r, g, b) = (UInt32(c.r) * a + 128, UInt32(c.g) * a + 128, UInt32(c.b) * a + 128)
         let stride = width * 3
         pixels.withUnsafeMutableBufferPointer { buf in
@@ -76,6 +84,7 @@ extension RGBImage {
                 x1Row = min(maxX, Int((xc + hw).rounded(.up)))
                 if x0Row > x1Row { continue }
             }
+            damage?.mark(x0: x0Row, y0: py, x1: x1Row + 1, y1: py + 1)
             for px in x0Row...x1Row {
                 let fx = Double(px) + 0.5 - x0, fy = Double(py) + 0.5 - y0
                 var t = len2 > 0 ? (fx * dx + fy * dy) / len2 : 0
@@ -83,7 +92,7 @@ extension RGBImage {
                 let ex = fx - t * dx, ey = fy - t * dy
                 let d = (ex * ex + ey * ey).squareRoot()
                 let coverage = min(1, max(0, r + 0.5 - d))
-                if coverage > 0 { blend(x: px, y: py, c, alpha: coverage * alpha) }
+                if coverage > 0 && alpha > 0 { blendUnmarked(x: px, y: py, c, alpha: coverage * alpha) }
             }
         }
     }
@@ -105,12 +114,13 @@ extension RGBImage {
         let minX = max(0, Int(cx - r - 1)), maxX = min(width - 1, Int(cx + r + 1))
         let minY = max(0, Int(cy - r - 1)), maxY = min(height - 1, Int(cy + r + 1))
         guard minX <= maxX, minY <= maxY else { return }
+        damage?.mark(x0: minX, y0: minY, x1: maxX + 1, y1: maxY + 1)
         for py in minY...maxY {
             for px in minX...maxX {
                 let dx = Double(px) + 0.5 - cx, dy = Double(py) + 0.5 - cy
                 let d = (dx * dx + dy * dy).squareRoot()
                 let coverage = min(1, max(0, r + 0.5 - d))
-                if coverage > 0 { blend(x: px, y: py, c, alpha: coverage * alpha) }
+                if coverage > 0 && alpha > 0 { blendUnmarked(x: px, y: py, c, alpha: coverage * alpha) }
             }
         }
     }

@@ -4,6 +4,17 @@ public struct RGBImage: Sendable, Equatable {
     public let height: Int
     /// `width * height * 3` bytes.
     public var pixels: [UInt8]
+    /// Where the drawing functions of this module have drawn since `trackDamage()`; nil when not
+    /// tracked. Code writing `pixels` directly must mark what it changes itself.
+    public var damage: Damage?
+
+    /// Starts recording which pixels drawing changes (forgets what was recorded before).
+    public mutating func trackDamage() { damage = Damage(width: width, height: height) }
+
+    /// Equal sizes and pixels (what was recorded as damaged does not count).
+    public static func == (a: RGBImage, b: RGBImage) -> Bool {
+        a.width == b.width && a.height == b.height && a.pixels == b.pixels
+    }
 
     public var stride: Int { width * 3 }
 
@@ -48,6 +59,7 @@ public struct RGBImage: Sendable, Equatable {
 
     public mutating func setPixel(x: Int, y: Int, _ c: RGB) {
         guard x >= 0, y >= 0, x < width, y < height else { return }
+        damage?.mark(x0: x, y0: y, x1: x + 1, y1: y + 1)
         let i = (y * width + x) * 3
         pixels[i] = c.r
         pixels[i + 1] = c.g

@@ -10,7 +10,20 @@ func convertRGBToYUV420(_ image: RGBImage, width: Int, height: Int,
                         y yPlane: UnsafeMutablePointer<UInt8>, yStride: Int,
                         u uPlane: UnsafeMutablePointer<UInt8>, uStride: Int,
                         v vPlane: UnsafeMutablePointer<UInt8>, vStride: Int) {
-    precondition(image.width >= width && image.height >= height && width % 2 == 0 && height % 2 == 0)
+    convertRGBToYUV420(image, x0: 0, y0: 0, x1: width, y1: height,
+                       y: yPlane, yStride: yStride, u: uPlane, uStride: uStride, v: vPlane, vStride: vStride)
+}
+
+/// The same for the rectangle x0..<x1 × y0..<y1 only (all even), written at the same place in the
+/// planes; pixels outside it are left alone.
+func convertRGBToYUV420(_ image: RGBImage, x0: Int, y0: Int, x1: Int, y1: Int,
+                        y yPlane: UnsafeMutablePointer<UInt8>, yStride: Int,
+                        u uPlane: UnsafeMutablePointer<UInt8>, uStride: Int,
+                        v vPlane: UnsafeMutablePointer<UInt8>, vStride: Int) {
+    precondition(x0 >= 0 && y0 >= 0 && x1 <= image.width && y1 <= image.height
+                 && x0 % 2 == 0 && y0 % 2 == 0 && x1 % 2 == 0 && y1 % 2 == 0)
+    guard x0 < x1, y0 < y1 else { return }
+    let width = x1 - x0
     let stride = image.stride
     image.pixels.withUnsafeBufferPointer { buf in
         guard let src = buf.baseAddress else { return }
@@ -20,19 +33,19 @@ func convertRGBToYUV420(_ image: RGBImage, width: Int, height: Int,
         let sums = UnsafeMutablePointer<UInt16>.allocate(capacity: 3 * width)
         defer { sums.deallocate() }
         let rs = sums, gs = sums + width, bs = sums + 2 * width
-        for row in Swift.stride(from: 0, to: height, by: 2) {
-            let s0 = src + row * stride, s1 = s0 + stride
-            let y0 = yPlane + row * yStride, y1 = y0 + yStride
+        for row in Swift.stride(from: y0, to: y1, by: 2) {
+            let s0 = src + row * stride + 3 * x0, s1 = s0 + stride
+            let l0 = yPlane + row * yStride + x0, l1 = l0 + yStride
             for x in 0..<width {
                 let r0 = UInt16(s0[3 * x]), g0 = UInt16(s0[3 * x + 1]), b0 = UInt16(s0[3 * x + 2])
-                y0[x] = UInt8(truncatingIfNeeded: ((66 &* r0 &+ 129 &* g0 &+ 25 &* b0 &+ 128) >> 8) &+ 16)
+                l0[x] = UInt8(truncatingIfNeeded: ((66 &* r0 &+ 129 &* g0 &+ 25 &* b0 &+ 128) >> 8) &+ 16)
                 let r1 = UInt16(s1[3 * x]), g1 = UInt16(s1[3 * x + 1]), b1 = UInt16(s1[3 * x + 2])
-                y1[x] = UInt8(truncatingIfNeeded: ((66 &* r1 &+ 129 &* g1 &+ 25 &* b1 &+ 128) >> 8) &+ 16)
+                l1[x] = UInt8(truncatingIfNeeded: ((66 &* r1 &+ 129 &* g1 &+ 25 &* b1 &+ 128) >> 8) &+ 16)
                 rs[x] = r0 &+ r1
                 gs[x] = g0 &+ g1
                 bs[x] = b0 &+ b1
             }
-            let uRow = uPlane + (row / 2) * uStride, vRow = vPlane + (row / 2) * vStride
+            let uRow = uPlane + (row / 2) * uStride + x0 / 2, vRow = vPlane + (row / 2) * vStride + x0 / 2
             for cx in 0..<(width / 2) {
                 // Mean of the 2×2 block (rounded), then the chroma transform.
                 let r = Int32((rs[2 * cx] &+ rs[2 * cx + 1] &+ 2) >> 2)

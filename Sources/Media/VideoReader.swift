@@ -28,16 +28,31 @@ public struct VideoFrame: Sendable {
     /// Presentation time in seconds from the start of the stream.
     public var time: Double
     public var image: RGBImage
+    /// The decoded picture `image` was converted from, when `ReaderOptions.keepSource` asked for it
+    /// and the picture is one `VideoWriter.write(_:over:)` can use.
+    public var source: SourcePicture?
+
+    public init(index: Int, time: Double, image: RGBImage, source: SourcePicture? = nil) {
+        self.index = index
+        self.time = time
+        self.image = image
+        self.source = source
+    }
 }
 
 public struct ReaderOptions: Sendable {
     /// Decoder threads (2 roughly doubles decode speed on two cores; 0 lets FFmpeg choose).
     public var threads: Int
     public var limits: MediaLimits
+    /// Keep a reference to each decoded picture in `VideoFrame.source` (for an overlay encoded
+    /// with `VideoWriter.write(_:over:)`; it holds the decoder's buffer, ≈1.4 MB at 720p, as long
+    /// as the frame lives).
+    public var keepSource: Bool
 
-    public init(threads: Int = 2, limits: MediaLimits = .default) {
+    public init(threads: Int = 2, limits: MediaLimits = .default, keepSource: Bool = false) {
         self.threads = threads
         self.limits = limits
+        self.keepSource = keepSource
     }
 }
 
@@ -60,6 +75,7 @@ public final class VideoReader: @unchecked Sendable {
     private let decodedWidth: Int32
     private let decodedHeight: Int32
     private let limits: MediaLimits
+    private let keepSource: Bool
     private var nextIndex = 0
     private var draining = false
     private var finished = false
@@ -72,6 +88,7 @@ public final class VideoReader: @unchecked Sendable {
     public init(path: String, options: ReaderOptions = ReaderOptions()) throws {
         _ = FFmpegLog.configured
         limits = options.limits
+        keepSource = options.keepSource
         try Self.checkFile(path, limits: options.limits)
 
         var fmt: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
@@ -269,6 +286,11 @@ public final class VideoReader: @unchecked Sendable {
             throw MediaError.tooLong(path: info.path, seconds: time, limit: limits.maxDuration)
         }
         defer { nextIndex += 1 }
-        return VideoFrame(index: nextIndex, time: max(0, time), image: image)
+        var source: SourcePicture?
+        if keepSource && info.clockwiseQuarterTurns == 0 && f.pointee.width == decodedWidth
+            && f.pointee.height == decodedHeight {
+            source = SourcePicture(referencing: f)
+        }
+        return VideoFrame(index: nextIndex, time: max(0, time), image: image, source: source)
     }
 }

@@ -130,14 +130,43 @@ public final class VideoWriter: @unchecked Sendable {
     }
 
     /// Encodes one frame. Its size may differ from the writer's; it is scaled to fit.
+    ///
+    /// With `source`, the decoded picture `image` was converted from, and `image.damage` tracked
+    /// since then, the frame is that picture with only the damaged spans converted from `image`
+    /// (the same pixels there, the decoder's own elsewhere, a fraction of the conversion's cost).
+    /// Without either, or when the sizes differ, the whole image is converted.
+    public func write(_ image: RGBImage, over source: SourcePicture?) throws {
+        guard let source, let damage = image.damage, image.width == width, image.height == height,
+              source.width >= width, source.height >= height, !finished, let frame else {
+            return try write(image)
+        }
+        let r = av_frame_make_writable(frame)
+        guard r >= 0 else { throw fail(r, "frame not writable") }
+        for plane in 0..<3 {
+            let (w, h) = plane == 0 ? (width, height) : (width / 2, height / 2)
+            av_image_copy_plane(refv_frame_plane(frame, Int32(plane)), refv_frame_linesize(frame, Int32(plane)),
+                                refv_frame_plane(source.frame, Int32(plane)), refv_frame_linesize(source.frame, Int32(plane)),
+                                Int32(w), Int32(h))
+        }
+        for rect in damage.rectangles {
+            convertRGBToYUV420(image, x0: rect.x0 & ~1, y0: rect.y0 & ~1,
+                               x1: min(width, (rect.x1 + 1) & ~1), y1: min(height, (rect.y1 + 1) & ~1),
+                               y: refv_frame_plane(frame, 0), yStride: Int(refv_frame_linesize(frame, 0)),
+                               u: refv_frame_plane(frame, 1), uStride: Int(refv_frame_linesize(frame, 1)),
+                               v: refv_frame_plane(frame, 2), vStride: Int(refv_frame_linesize(frame, 2)))
+        }
+        try send(frame)
+    }
+
+    /// Encodes one frame. Its size may differ from the writer's; it is scaled to fit.
     public func write(_ image: RGBImage) throws {
-        guard !finished, let frame, let codec else {
+        guard !finished, let frame else {
             throw MediaError.encodeFailed(path: path, message: "the writer is already finished")
         }
         guard image.width > 0, image.height > 0 else {
             throw MediaError.invalidArgument("cannot encode an empty image")
         }
-        var r = av_frame_make_writable(frame)
+        let r = av_frame_make_writable(frame)
         guard r >= 0 else { throw fail(r, "frame not writable") }
         if image.width == width && image.height == height {
             // Same size (the usual case): our own conversion, no scaling needed.
@@ -154,9 +183,14 @@ public final class VideoWriter: @unchecked Sendable {
                 _ = refv_scale_from_packed(sws, buf.baseAddress, Int32(image.stride), Int32(image.height), frame)
             }
         }
+        try send(frame)
+    }
+
+    private func send(_ frame: UnsafeMutablePointer<AVFrame>) throws {
+        guard let codec else { throw MediaError.encodeFailed(path: path, message: "not open") }
         frame.pointee.pts = nextPTS
         frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
-        r = avcodec_send_frame(codec, frame)
+        let r = avcodec_send_frame(codec, frame)
         guard r >= 0 else { throw fail(r, "encoder refused a frame") }
         framesWritten += 1
         nextPTS += 1

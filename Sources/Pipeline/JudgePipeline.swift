@@ -45,13 +45,16 @@ public final class JudgePipeline: @unchecked Sendable {
 
     public func run(path: String, lift: LiftKind?, config: JudgingConfig = .default,
                     options: PosePipelineOptions = PosePipelineOptions(),
-                    replayPath: String? = nil, replayWriter: WriterOptions = WriterOptions(preset: "ultrafast"),
+                    replayPath: String? = nil, replayWriter: WriterOptions = JudgePipeline.replayWriter,
                     speculate: Bool = true,
                     progress: (Int, Int?) -> Void = { _, _ in }) throws -> JudgeOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         var poseOptions = options
         poseOptions.overlayPath = nil
+        // The replay drawn during inference encodes from the decoder's pictures (only what the
+        // overlay draws is converted back to YUV).
+        if replayPath != nil && speculate { poseOptions.reader.keepSource = true }
         let judge = Judge(config: config)
         var speculation: SpeculativeReplay?
         if let replayPath, speculate {
@@ -93,9 +96,16 @@ public final class JudgePipeline: @unchecked Sendable {
         return JudgeOutcome(track: track, analysis: analysis!, stats: stats)
     }
 
+    /// The replay's encoder settings: ultrafast, and one x264 thread. The replay's encoding runs on
+    /// its own thread beside inference on a small machine, where x264's frame threads cost about a
+    /// quarter more CPU for the same frames.
+    public static let replayWriter = WriterOptions(preset: "ultrafast", threads: 1)
+
     /// Decodes `source` again, draws the replay from `renderer` and encodes it.
     static func writeReplay(source: String, to output: String, renderer: ReplayRenderer,
                             reader: ReaderOptions, writer: WriterOptions) throws -> ReplayStream.Result {
+        var reader = reader
+        reader.keepSource = true
         let frames = try SourceFrames(path: source, options: reader)
         let stream = try ReplayStream(output: output, info: frames.info, writer: writer)
         do {

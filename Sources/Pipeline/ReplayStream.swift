@@ -49,7 +49,7 @@ final class SourceFrames: @unchecked Sendable {
 /// The replay's drawing and encoding: the caller draws each frame (`draw(_:_:with:)`), a thread
 /// encodes it, and `finish` adds the verdict card. The queue is bounded.
 final class ReplayStream: @unchecked Sendable {
-    private enum Work: Sendable { case frame(RGBImage, hold: Int) }
+    private enum Work: Sendable { case frame(RGBImage, source: SourcePicture?, hold: Int) }
 
     struct Result: Sendable {
         /// Frame periods of video written (held frames count for their whole length).
@@ -84,8 +84,8 @@ final class ReplayStream: @unchecked Sendable {
                 do {
                     try clock.measure {
                         switch work {
-                        case .frame(let image, let hold):
-                            try writer.write(image)
+                        case .frame(let image, let source, let hold):
+                            try writer.write(image, over: source)
                             try writer.hold(count: hold)
                         }
                     }
@@ -99,23 +99,28 @@ final class ReplayStream: @unchecked Sendable {
 
     /// Draws `overlay` on `frame` and queues it, followed by the held bottom frame with its caption
     /// when the overlay says this is the frame to freeze. Takes the picture out of `frame`, so that
-    /// drawing on it does not copy it.
+    /// drawing on it does not copy it. With the frame's decoded picture (`VideoFrame.source`), only
+    /// what the overlay drew is converted back to YUV for the encoder.
     func draw(_ frame: inout VideoFrame, _ overlay: FrameOverlay, with renderer: ReplayRenderer) {
         var image = frame.image
+        let source = frame.source
         frame.image = RGBImage(width: 0, height: 0)
+        frame.source = nil
+        if source != nil { image.trackDamage() }
         renderClock.measure { renderer.draw(overlay, on: &image) }
-        emit(image)
+        emit(image, over: source)
         if overlay.freezeCaption != nil && renderer.freezeFrameCount > 0 {
             var held = image
             renderClock.measure { renderer.drawFreezeCaption(overlay, on: &held) }
-            emit(held, hold: renderer.freezeFrameCount - 1)
+            emit(held, over: source, hold: renderer.freezeFrameCount - 1)
         }
+        image.damage = nil
         last = image
     }
 
     /// Queues a finished picture, shown for `1 + hold` frame periods.
-    func emit(_ image: RGBImage, hold: Int = 0) {
-        toEncode.push(.frame(image, hold: max(0, hold)))
+    func emit(_ image: RGBImage, over source: SourcePicture? = nil, hold: Int = 0) {
+        toEncode.push(.frame(image, source: source, hold: max(0, hold)))
         written += 1 + max(0, hold)
     }
 

@@ -87,10 +87,13 @@ final class SpeculativeReplay: @unchecked Sendable {
         guard !gaveUp else { return }
         poses.append(pose)
         pending.append(frame)
-        pendingBytes += frame.image.pixels.count
+        pendingBytes += Self.bytes(frame)
         if pendingBytes > maxPendingBytes { giveUp() }
         condition.signal()
     }
+
+    /// Memory a waiting frame holds: its RGB picture and the decoded one it keeps alive.
+    private static func bytes(_ frame: VideoFrame) -> Int { frame.image.pixels.count + (frame.source?.byteCount ?? 0) }
 
     /// Under `condition`: stop speculating and free the frames.
     private func giveUp() {
@@ -117,7 +120,7 @@ final class SpeculativeReplay: @unchecked Sendable {
             let ready = snapshot.count - lag - emitted
             var frames = Array(pending.prefix(ready))
             pending.removeFirst(ready)
-            pendingBytes -= frames.reduce(0) { $0 + $1.image.pixels.count }
+            pendingBytes -= frames.reduce(0) { $0 + Self.bytes($1) }
             condition.unlock()
 
             let track = PoseTrack(source: source, width: width, height: height, fps: fps, frames: snapshot)

@@ -95,7 +95,7 @@ struct JudgeCommand: ParsableCommand {
             var bar = ProgressBar(label: (file as NSString).lastPathComponent)
             let outcome = try JudgePipeline(model: model).run(
                 path: file, lift: lift, config: cfg, replayPath: replay,
-                replayWriter: WriterOptions(preset: preset), progress: { bar.update($0, $1) })
+                replayWriter: { var w = JudgePipeline.replayWriter; w.preset = preset; return w }(), progress: { bar.update($0, $1) })
             bar.finish()
             analysis = outcome.analysis
             stats = outcome.stats

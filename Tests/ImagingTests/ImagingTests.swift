@@ -106,3 +106,83 @@ struct LineTests {
         #expect(img == reference(60, 40, x0, y0, x1, y1, t))
     }
 }
+
+@Suite("Damage: where drawing changed an image")
+struct DamageTests {
+    private struct Rand {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func double(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * Double(next() % 10_000) / 10_000 }
+        mutating func int(_ lo: Int, _ hi: Int) -> Int { lo + Int(next() % UInt64(hi - lo + 1)) }
+    }
+
+    private func inside(_ d: Damage, _ x: Int, _ y: Int) -> Bool {
+        d.rectangles.contains { (($0.x0)..<($0.x1)).contains(x) && (($0.y0)..<($0.y1)).contains(y) }
+    }
+
+    @Test("every pixel any primitive changes lies inside the damage (200 seeded drawings, shapes partly off the image)",
+          arguments: 0..<4)
+    func coversEveryChange(seed: UInt64) {
+        var r = Rand(state: seed)
+        for _ in 0..<50 {
+            var img = RGBImage(width: 97, height: 61)
+            for i in img.pixels.indices { img.pixels[i] = UInt8(truncatingIfNeeded: i &* 37) }
+            let before = img
+            img.trackDamage()
+            #expect(img.damage?.isEmpty == true)
+            switch r.int(0, 6) {
+            case 0: img.drawLine(r.double(-20, 120), r.double(-20, 80), r.double(-20, 120), r.double(-20, 80), .red,
+                                 thickness: r.double(0.5, 9), alpha: r.double(0.1, 1))
+            case 1: img.fillRect(x: r.int(-30, 100), y: r.int(-30, 70), width: r.int(0, 60), height: r.int(0, 60), .green,
+                                 alpha: r.double(0.1, 1))
+            case 2: img.fillCircle(r.double(-10, 110), r.double(-10, 70), radius: r.double(0.5, 20), .cyan)
+            case 3: img.drawText("DEPTH 0.91", x: r.int(-40, 90), y: r.int(-10, 60), scale: r.int(1, 3), .yellow)
+            case 4: img.strokeRect(x: r.int(-10, 90), y: r.int(-10, 50), width: r.int(1, 50), height: r.int(1, 40), .white,
+                                   thickness: r.int(1, 4))
+            case 5: img.drawDashedHorizontal(y: r.double(-2, 63), .orange)
+            default: img.setPixel(x: r.int(-2, 98), y: r.int(-2, 62), .white)
+            }
+            let damage = try! #require(img.damage)
+            var changed = 0
+            for y in 0..<61 {
+                for x in 0..<97 where img.pixel(x: x, y: y) != before.pixel(x: x, y: y) {
+                    changed += 1
+                    #expect(inside(damage, x, y), "(\(x), \(y)) changed outside the damage")
+                }
+            }
+            if changed > 0 { #expect(!damage.isEmpty) }
+            for rect in damage.rectangles {
+                #expect(rect.x0 >= 0 && rect.x1 <= 97 && rect.y0 >= 0 && rect.y1 <= 61 && rect.x0 < rect.x1)
+                #expect(rect.y0 % Damage.bandHeight == 0)
+            }
+        }
+    }
+
+    @Test("bands keep their own spans; tracking is off by default and does not change equality")
+    func bands() {
+        var d = Damage(width: 100, height: 40)
+        d.mark(x0: 10, y0: 2, x1: 20, y1: 5)
+        d.mark(x0: 50, y0: 33, x1: 60, y1: 34)
+        d.mark(x0: -5, y0: -5, x1: -1, y1: 10)   // off the image: nothing
+        d.mark(x0: 30, y0: 3, x1: 30, y1: 9)     // empty: nothing
+        #expect(d.rectangles.map { [$0.x0, $0.y0, $0.x1, $0.y1] } == [[10, 0, 20, 16], [50, 32, 60, 40]])
+        #expect(abs(d.coverage - Double(10 * 16 + 10 * 8) / 4000) < 1e-12)
+        d.markAll()
+        #expect(d.coverage == 1)
+        #expect(Damage(width: 0, height: 0).rectangles.isEmpty && Damage(width: 0, height: 0).coverage == 0)
+
+        var a = RGBImage(width: 8, height: 8)
+        #expect(a.damage == nil)
+        a.fillRect(x: 0, y: 0, width: 2, height: 2, .white)
+        #expect(a.damage == nil)
+        var b = a
+        b.trackDamage()
+        #expect(a == b)
+    }
+}

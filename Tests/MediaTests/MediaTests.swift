@@ -20,6 +20,20 @@ private func decodeAll(_ path: String, options: ReaderOptions = ReaderOptions())
     return (reader.info, n, last, first)
 }
 
+/// Makes an MP4 of landscape pixels portrait the way phones do: a quarter turn in the track header's
+/// display matrix (`b`, `c` are its off-diagonal entries in 16.16).
+private func setQuarterTurn(_ path: String, b: UInt32 = 0x0001_0000, c: UInt32 = 0xFFFF_0000) throws {
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let tkhd = try #require((0..<(bytes.count - 4)).first { bytes[$0..<$0 + 4].elementsEqual("tkhd".utf8) })
+    let matrix = tkhd + 4 + 40 // tag, then version/flags, times, track id, duration, layer, volume (v0)
+    func put(_ v: UInt32, at i: Int) {
+        for k in 0..<4 { bytes[matrix + i * 4 + k] = UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32(k))) }
+    }
+    #expect(bytes[matrix..<matrix + 4].elementsEqual([0, 1, 0, 0]), "expected an identity matrix to patch")
+    put(0, at: 0); put(b, at: 1); put(c, at: 3); put(0, at: 4)
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
 @Suite("Decoding real and generated media", .enabled(if: TestPaths.hasFFmpegCLI, "needs the ffmpeg CLI (scripts/bootstrap)"))
 struct DecodeTests {
     @Test("vtest.avi from Debian's opencv-doc: 795 frames of 768×576",
@@ -61,16 +75,7 @@ struct DecodeTests {
         let path = dir.path("portrait.mp4")
         try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", "5", "-c:v", "libx264",
                     "-pix_fmt", "yuv420p", path])
-        // Phones store landscape pixels and a quarter-turn in the track header's display matrix.
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let tkhd = try #require((0..<(bytes.count - 4)).first { bytes[$0..<$0 + 4].elementsEqual("tkhd".utf8) })
-        let matrix = tkhd + 4 + 40 // tag, then version/flags, times, track id, duration, layer, volume (v0)
-        func put(_ v: UInt32, at i: Int) {
-            for k in 0..<4 { bytes[matrix + i * 4 + k] = UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32(k))) }
-        }
-        #expect(bytes[matrix..<matrix + 4].elementsEqual([0, 1, 0, 0]), "expected an identity matrix to patch")
-        put(0, at: 0); put(b, at: 1); put(c, at: 3); put(0, at: 4)
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try setQuarterTurn(path, b: b, c: c)
 
         let r = try decodeAll(path)
         #expect(r.info.width == 240 && r.info.height == 320)
@@ -179,6 +184,93 @@ struct EncodeTests {
         #expect(times.count == 4)
         #expect(times.count == 4 && abs(times[2] - 17.0 / 30) < 0.002, "the frame after the freeze starts at period 17: \(times)")
         #expect(decoded.last.map { abs(Int($0.pixels[0]) - 220) < 8 } == true, "the last picture is the card")
+    }
+
+    @Test("an overlay encoded over the decoded picture: the drawn spans as from RGB, the rest the decoder's own pixels")
+    func overSource() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = dir.path("src.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", "6",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", source])
+        let lossless = WriterOptions(preset: "ultrafast", crf: 0, threads: 1)
+        let paths = ["over", "full", "untracked"].map { dir.path("\($0).mp4") }
+        let writers = try paths.map { try VideoWriter(path: $0, width: 320, height: 240, frameRate: FrameRate(30), options: lossless) }
+        let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
+        var originals: [RGBImage] = [], damages: [Damage] = []
+        while let f = try reader.next() {
+            let picture = try #require(f.source, "an H.264 yuv420p frame keeps its decoded picture")
+            #expect(picture.width == 320 && picture.height == 240 && picture.byteCount == 320 * 240 * 3 / 2)
+            var img = f.image
+            img.trackDamage()
+            let k = Double(f.index)
+            img.drawLine(20 + 10 * k, 200, 150, 40 + 5 * k, .red, thickness: 5)
+            img.fillRect(x: 200, y: 10 + f.index * 7, width: 90, height: 30, .black, alpha: 0.6)
+            img.drawText("FRAME \(f.index)", x: 205, y: 18 + f.index * 7, scale: 2, .yellow)
+            img.fillCircle(60, 60, radius: 9, .green)
+            let damage = try #require(img.damage)
+            #expect(damage.coverage > 0.05 && damage.coverage < 0.6, "coverage \(damage.coverage)")
+            try writers[0].write(img, over: f.source)
+            try writers[1].write(img)
+            var untracked = img
+            untracked.damage = nil
+            try writers[2].write(untracked, over: f.source) // nothing says what changed: converted whole
+            originals.append(f.image)
+            damages.append(damage)
+        }
+        for w in writers { try w.finish() }
+        #expect(originals.count == 6)
+        let full = try Data(contentsOf: URL(fileURLWithPath: paths[1]))
+        let same = try Data(contentsOf: URL(fileURLWithPath: paths[2])) == full // a Bool: no byte diff on failure
+        #expect(same, "an untracked image over its picture is converted whole")
+
+        let over = try VideoReader(path: paths[0]), whole = try VideoReader(path: paths[1])
+        var checkedInside = 0, checkedOutside = 0, roundTripDiffers = 0
+        for (original, damage) in zip(originals, damages) {
+            let a = try #require(try over.next()).image, b = try #require(try whole.next()).image
+            // Within 4 px of a damaged span the decoder's chroma interpolation mixes both kinds.
+            func distance(_ x: Int, _ y: Int) -> Int {
+                damage.rectangles.map { r in
+                    max(max(r.x0 - x, x - (r.x1 - 1)), max(r.y0 - y, y - (r.y1 - 1)))
+                }.min() ?? Int.max
+            }
+            for y in 0..<240 {
+                for x in 0..<320 {
+                    let d = distance(x, y)
+                    if d <= -4 {
+                        #expect(a.pixel(x: x, y: y) == b.pixel(x: x, y: y), "drawn pixel (\(x), \(y))")
+                        checkedInside += 1
+                    } else if d >= 4 {
+                        #expect(a.pixel(x: x, y: y) == original.pixel(x: x, y: y), "source pixel (\(x), \(y))")
+                        if b.pixel(x: x, y: y) != original.pixel(x: x, y: y) { roundTripDiffers += 1 }
+                        checkedOutside += 1
+                    }
+                }
+            }
+        }
+        #expect(checkedInside > 6 * 2000 && checkedOutside > 6 * 30000)
+        // The whole conversion is a YUV → RGB → YUV round trip away from the source; the spans are not.
+        #expect(roundTripDiffers > 0)
+    }
+
+    @Test("pictures the writer cannot reuse are not kept: full-range JPEG, RGB PNG, rotated video")
+    func sourceOnlyWhenUsable() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let jpeg = dir.path("a.jpg"), png = dir.path("a.png"), rotated = dir.path("r.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "-update", "1", jpeg])
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "-update", "1", png])
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30", "-frames:v", "3", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", rotated])
+        try setQuarterTurn(rotated)
+        for path in [jpeg, png, rotated] {
+            let reader = try VideoReader(path: path, options: ReaderOptions(keepSource: true))
+            if path == rotated { #expect(reader.info.clockwiseQuarterTurns != 0, "the clip is not rotated") }
+            let f = try #require(try reader.next())
+            #expect(f.source == nil, "\(path) kept a picture")
+        }
+        let plain = try VideoReader(path: rotated)
+        #expect(try #require(try plain.next()).source == nil, "not asked for")
     }
 
     @Test("the MP4 is faststart: the moov index comes before the media data")

@@ -85,4 +85,43 @@ struct RGBToYUVTests {
         #expect(ours(wb).y == [235, 235, 235, 235] && ours(wb).u == [128] && ours(wb).v == [128])
         #expect(ours(RGBImage(width: 2, height: 2)).y == [16, 16, 16, 16])
     }
+
+    @Test("a rectangle converts exactly as the whole image does there and leaves the rest alone",
+          arguments: [(0, 0, 64, 48), (10, 4, 30, 20), (62, 46, 64, 48), (0, 16, 64, 32), (20, 20, 20, 30)])
+    func rectangle(x0: Int, y0: Int, x1: Int, y1: Int) {
+        var img = RGBImage(width: 64, height: 48)
+        var state: UInt32 = 99
+        for i in img.pixels.indices {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            img.pixels[i] = UInt8(truncatingIfNeeded: state >> 24)
+        }
+        let full = ours(img)
+        let (w, h) = (64, 48)
+        var y = [UInt8](repeating: 7, count: w * h), u = [UInt8](repeating: 7, count: w * h / 4)
+        var v = [UInt8](repeating: 7, count: w * h / 4)
+        y.withUnsafeMutableBufferPointer { yb in
+            u.withUnsafeMutableBufferPointer { ub in
+                v.withUnsafeMutableBufferPointer { vb in
+                    convertRGBToYUV420(img, x0: x0, y0: y0, x1: x1, y1: y1, y: yb.baseAddress!, yStride: w,
+                                       u: ub.baseAddress!, uStride: w / 2, v: vb.baseAddress!, vStride: w / 2)
+                }
+            }
+        }
+        var inside = 0
+        for row in 0..<h {
+            for col in 0..<w {
+                let isIn = (x0..<x1).contains(col) && (y0..<y1).contains(row)
+                #expect(y[row * w + col] == (isIn ? full.y[row * w + col] : 7), "luma (\(col), \(row))")
+                if isIn { inside += 1 }
+            }
+        }
+        for row in 0..<(h / 2) {
+            for col in 0..<(w / 2) {
+                let isIn = (x0 / 2..<x1 / 2).contains(col) && (y0 / 2..<y1 / 2).contains(row)
+                let i = row * (w / 2) + col
+                #expect(u[i] == (isIn ? full.u[i] : 7) && v[i] == (isIn ? full.v[i] : 7), "chroma (\(col), \(row))")
+            }
+        }
+        #expect(inside == (x1 - x0) * (y1 - y0))
+    }
 }

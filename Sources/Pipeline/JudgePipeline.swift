@@ -19,6 +19,9 @@ public struct JudgeStats: Sendable, Codable, Equatable {
     public var replayDecodeSeconds = 0.0
     public var replayRenderSeconds = 0.0
     public var replayEncodeSeconds = 0.0
+    /// Mean share of a replay frame's pixels converted from RGB to YUV for the encoder: the spans the
+    /// overlay drew (the rest is the decoder's own picture); 1 when frames were converted whole.
+    public var replayConvertedShare = 0.0
     /// Frames drawn while the pose stage ran and then confirmed by the final judgment (0 when the
     /// speculation was off or a drawn frame differed and the replay was drawn again).
     public var replaySpeculatedFrames = 0
@@ -90,6 +93,7 @@ public final class JudgePipeline: @unchecked Sendable {
             stats.replayDecodeSeconds = result.decodeSeconds
             stats.replayRenderSeconds = result.renderSeconds
             stats.replayEncodeSeconds = result.encodeSeconds
+            stats.replayConvertedShare = result.convertedShare
             stats.replaySeconds = (clock.now - t).seconds
         }
         stats.wallSeconds = (clock.now - started).seconds

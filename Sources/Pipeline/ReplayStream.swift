@@ -58,6 +58,9 @@ final class ReplayStream: @unchecked Sendable {
         var decodeSeconds = 0.0
         var renderSeconds = 0.0
         var encodeSeconds = 0.0
+        /// Mean share of each drawn frame's pixels converted from RGB for the encoder (the spans the
+        /// overlay drew; 1 for a frame without its decoded picture).
+        var convertedShare = 0.0
     }
 
     let output: String
@@ -66,6 +69,7 @@ final class ReplayStream: @unchecked Sendable {
     private let encodeError = LockedBox<(any Error)?>(nil)
     private var encoder: Worker?
     private var renderClock = StageClock()
+    private var converted = (share: 0.0, frames: 0)
     private var written = 0
     private var ended = false
     /// The newest drawn frame (the verdict card is drawn over it).
@@ -108,6 +112,8 @@ final class ReplayStream: @unchecked Sendable {
         frame.source = nil
         if source != nil { image.trackDamage() }
         renderClock.measure { renderer.draw(overlay, on: &image) }
+        converted.share += image.damage?.coverage ?? 1
+        converted.frames += 1
         emit(image, over: source)
         if overlay.freezeCaption != nil && renderer.freezeFrameCount > 0 {
             var held = image
@@ -136,7 +142,8 @@ final class ReplayStream: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: output)
             throw e
         }
-        return Result(frames: written, renderSeconds: renderClock.seconds, encodeSeconds: encodeClock.value.seconds)
+        return Result(frames: written, renderSeconds: renderClock.seconds, encodeSeconds: encodeClock.value.seconds,
+                      convertedShare: converted.frames > 0 ? converted.share / Double(converted.frames) : 0)
     }
 
     /// Stops both threads and removes the unfinished file.

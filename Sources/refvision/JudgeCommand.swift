@@ -144,9 +144,9 @@ struct JudgeCommand: ParsableCommand {
             if s.replayFrames > 0 {
                 let drawing = s.replayRedrawn ? "drawn again after the pose stage (a provisional frame differed)"
                     : "\(s.replaySpeculatedFrames) drawn during the pose stage"
-                lines.append(String(format: "  replay: %d frame periods, %@; busy decode %.2f s, render %.2f s, encode %.2f s",
+                lines.append(String(format: "  replay: %d frame periods, %@; busy decode %.2f s, render %.2f s, encode %.2f s (%.0f%% of each frame converted from RGB)",
                                     s.replayFrames, drawing, s.replayDecodeSeconds, s.replayRenderSeconds,
-                                    s.replayEncodeSeconds))
+                                    s.replayEncodeSeconds, 100 * s.replayConvertedShare))
             }
         }
         return lines.joined(separator: "\n")

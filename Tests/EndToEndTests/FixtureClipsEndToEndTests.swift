@@ -57,6 +57,10 @@ struct SpeculativeReplayEndToEndTests {
         let x = try Data(contentsOf: URL(fileURLWithPath: a)), y = try Data(contentsOf: URL(fileURLWithPath: b))
         let same = x == y // a Bool: swift-testing would diff two differing files byte by byte for hours
         #expect(same, "\(x.count) bytes drawn during inference vs \(y.count) after")
+        // H.264 yuv420p: both ways encode from the decoder's pictures and convert only the overlay.
+        for s in [during.stats, after.stats] {
+            #expect(s.replayConvertedShare > 0 && s.replayConvertedShare < 0.8, "converted \(s.replayConvertedShare)")
+        }
         return during.stats
     }
 
@@ -68,7 +72,8 @@ struct SpeculativeReplayEndToEndTests {
         try ffmpeg(["-i", TestPaths.media("vtest.avi"), "-frames:v", "90", "-c:v", "libx264", "-preset", "ultrafast",
                     "-pix_fmt", "yuv420p", clip])
         let stats = try compare(clip, in: dir)
-        print("street: \(stats.replaySpeculatedFrames) frames drawn during inference, redrawn \(stats.replayRedrawn)")
+        print("street: \(stats.replaySpeculatedFrames) frames drawn during inference, redrawn \(stats.replayRedrawn), "
+              + "\(Int(100 * stats.replayConvertedShare))% of each frame converted from RGB")
     }
 
     @Test("a rendered squat (../shared): the judgment changes while the lift goes on, the replay is drawn again",

@@ -114,7 +114,7 @@ public final class BlazePose: @unchecked Sendable {
     let options: Options
     private let anchors: [(x: Float, y: Float)]
 
-    /// Compiles both models (≈0.8 s; ≈0.1 s from the model cache). `modelsDirectory` holds pose_detection.tflite and
+    /// Compiles both models (≈0.8 s; ≈0.3 s when imported from the model cache). `modelsDirectory` holds pose_detection.tflite and
     /// pose_landmark_full.tflite.
     public init(modelsDirectory: String = ModelLocator.defaultDirectory(), options: Options = Options()) throws {
         self.options = options

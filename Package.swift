@@ -146,7 +146,7 @@ let package = Package(
         ),
         // Paths of test data and a runner for the ffmpeg CLI that generates test clips.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
         .testTarget(name: "ScalingTests", dependencies: ["Scaling"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Judging"]),

@@ -1,5 +1,6 @@
 import Imaging
 import Testing
+import TestSupport
 
 @Suite("RGB images and drawing")
 struct ImagingTests {
@@ -109,19 +110,6 @@ struct LineTests {
 
 @Suite("Damage: where drawing changed an image")
 struct DamageTests {
-    private struct Rand {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func double(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * Double(next() % 10_000) / 10_000 }
-        mutating func int(_ lo: Int, _ hi: Int) -> Int { lo + Int(next() % UInt64(hi - lo + 1)) }
-    }
-
     private func inside(_ d: Damage, _ x: Int, _ y: Int) -> Bool {
         d.rectangles.contains { (($0.x0)..<($0.x1)).contains(x) && (($0.y0)..<($0.y1)).contains(y) }
     }
@@ -129,24 +117,26 @@ struct DamageTests {
     @Test("every pixel any primitive changes lies inside the damage (200 seeded drawings, shapes partly off the image)",
           arguments: 0..<4)
     func coversEveryChange(seed: UInt64) {
-        var r = Rand(state: seed)
+        var g = SplitMix(seed: seed)
+        func real(_ lo: Double, _ hi: Double) -> Double { Double.random(in: lo...hi, using: &g) }
+        func int(_ lo: Int, _ hi: Int) -> Int { Int.random(in: lo...hi, using: &g) }
         for _ in 0..<50 {
             var img = RGBImage(width: 97, height: 61)
             for i in img.pixels.indices { img.pixels[i] = UInt8(truncatingIfNeeded: i &* 37) }
             let before = img
             img.trackDamage()
             #expect(img.damage?.isEmpty == true)
-            switch r.int(0, 6) {
-            case 0: img.drawLine(r.double(-20, 120), r.double(-20, 80), r.double(-20, 120), r.double(-20, 80), .red,
-                                 thickness: r.double(0.5, 9), alpha: r.double(0.1, 1))
-            case 1: img.fillRect(x: r.int(-30, 100), y: r.int(-30, 70), width: r.int(0, 60), height: r.int(0, 60), .green,
-                                 alpha: r.double(0.1, 1))
-            case 2: img.fillCircle(r.double(-10, 110), r.double(-10, 70), radius: r.double(0.5, 20), .cyan)
-            case 3: img.drawText("DEPTH 0.91", x: r.int(-40, 90), y: r.int(-10, 60), scale: r.int(1, 3), .yellow)
-            case 4: img.strokeRect(x: r.int(-10, 90), y: r.int(-10, 50), width: r.int(1, 50), height: r.int(1, 40), .white,
-                                   thickness: r.int(1, 4))
-            case 5: img.drawDashedHorizontal(y: r.double(-2, 63), .orange)
-            default: img.setPixel(x: r.int(-2, 98), y: r.int(-2, 62), .white)
+            switch int(0, 6) {
+            case 0: img.drawLine(real(-20, 120), real(-20, 80), real(-20, 120), real(-20, 80), .red,
+                                 thickness: real(0.5, 9), alpha: real(0.1, 1))
+            case 1: img.fillRect(x: int(-30, 100), y: int(-30, 70), width: int(0, 60), height: int(0, 60), .green,
+                                 alpha: real(0.1, 1))
+            case 2: img.fillCircle(real(-10, 110), real(-10, 70), radius: real(0.5, 20), .cyan)
+            case 3: img.drawText("DEPTH 0.91", x: int(-40, 90), y: int(-10, 60), scale: int(1, 3), .yellow)
+            case 4: img.strokeRect(x: int(-10, 90), y: int(-10, 50), width: int(1, 50), height: int(1, 40), .white,
+                                   thickness: int(1, 4))
+            case 5: img.drawDashedHorizontal(y: real(-2, 63), .orange)
+            default: img.setPixel(x: int(-2, 98), y: int(-2, 62), .white)
             }
             let damage = try! #require(img.damage)
             var changed = 0

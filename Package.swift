@@ -146,7 +146,7 @@ let package = Package(
         ),
         // Paths of test data and a runner for the ffmpeg CLI that generates test clips.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Scaling"]),
         .testTarget(name: "PoseDataTests", dependencies: ["PoseData"]),
         .testTarget(name: "ScalingTests", dependencies: ["Scaling"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Judging"]),
@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "Imaging", "Judging", "PoseData", "Replay", "TestSupport"],
                     swiftSettings: openVINOSwiftFlags),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging", "Scaling", "TestSupport"]),
         .testTarget(
             name: "PoseTests",
             dependencies: ["Pose", "PoseData", "Media", "Imaging", "Pipeline", "TestSupport"],

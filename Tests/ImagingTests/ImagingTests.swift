@@ -1,6 +1,6 @@
 import Imaging
+import Scaling
 import Testing
-import TestSupport
 
 @Suite("RGB images and drawing")
 struct ImagingTests {
@@ -117,7 +117,7 @@ struct DamageTests {
     @Test("every pixel any primitive changes lies inside the damage (200 seeded drawings, shapes partly off the image)",
           arguments: 0..<4)
     func coversEveryChange(seed: UInt64) {
-        var g = SplitMix(seed: seed)
+        var g = SeededRandom(seed: seed)
         func real(_ lo: Double, _ hi: Double) -> Double { Double.random(in: lo...hi, using: &g) }
         func int(_ lo: Int, _ hi: Int) -> Int { Int.random(in: lo...hi, using: &g) }
         for _ in 0..<50 {

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Media
+import Scaling
 import Testing
 import TestSupport
 
@@ -443,7 +444,7 @@ struct BadInputTests {
         try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", "90", "-c:v", "libx264",
                     "-pix_fmt", "yuv420p", "-g", "15", "-f", "mpegts", ts])
         var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ts)))
-        var rng = SplitMix(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for i in (data.count / 3)..<(data.count / 3 + 20_000) where i % 7 == 0 { data[i] = UInt8(truncatingIfNeeded: rng.next()) }
         try Data(data).write(to: URL(fileURLWithPath: bad))
         let reader = try VideoReader(path: bad)

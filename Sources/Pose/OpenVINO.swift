@@ -66,8 +66,8 @@ final class CompiledNetwork: @unchecked Sendable {
     private var outputTensors: [OpaquePointer] = []
 
     /// Compiles the model at `path`. With `cacheDirectory`, OpenVINO keeps the compiled network there
-    /// (keyed by a hash of the model and its settings) and later runs import it instead of compiling
-    /// again (≈0.8 s less per process on these machines). A cache that cannot be used (unwritable,
+    /// (keyed by the model file's path and the compile settings, and checked against the file's size
+    /// and time) and later runs import it instead of compiling again (≈0.8 s less per process on these machines). A cache that cannot be used (unwritable,
     /// corrupt blob) costs only the time: the network is then compiled without it.
     init(path: String, threads: Int, cacheDirectory: String? = nil) throws {
         self.path = path

@@ -48,16 +48,43 @@ final class BoundedQueue<Element>: @unchecked Sendable {
 
 /// Runs `body` on a new thread; `join()` waits for it to end.
 final class Worker: @unchecked Sendable {
+    /// How the thread competes for the CPU with the process's other threads.
+    enum Priority: Sendable {
+        case normal
+        /// Work that may wait, beside work that is the critical path (the replay drawn while inference
+        /// runs): the thread runs at nice `backgroundNice`, so the scheduler gives it the CPU the
+        /// normal threads leave (the inference threads' waits and serial parts) and otherwise lets it
+        /// queue instead of sharing a core evenly with them. Linux only; elsewhere like `normal`.
+        case background
+    }
+
+    /// The nice value of a `.background` thread (CFS weight about a tenth of a nice-0 thread's).
+    static let backgroundNice: Int32 = 10
+
     private let done = DispatchSemaphore(value: 0)
 
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    init(name: String, priority: Priority = .normal, _ body: @escaping @Sendable () -> Void) {
         let thread = Thread { [done] in
+            if priority == .background { Self.lowerOwnPriority() }
             body()
             done.signal()
         }
         thread.name = name
         thread.stackSize = 4 << 20
         thread.start()
+    }
+
+    /// Raises the calling thread's nice value to `backgroundNice`. On Linux the nice value belongs to
+    /// the thread, and `PRIO_PROCESS` with id 0 names the calling thread. Never lowers it; a failure
+    /// (a sandbox without the call) leaves the thread as it was.
+    private static func lowerOwnPriority() {
+        #if os(Linux)
+        errno = 0
+        let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        if errno == 0 && current < backgroundNice {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, backgroundNice)
+        }
+        #endif
     }
 
     func join() { done.wait() }

@@ -49,7 +49,7 @@ public final class JudgePipeline: @unchecked Sendable {
     public func run(path: String, lift: LiftKind?, config: JudgingConfig = .default,
                     options: PosePipelineOptions = PosePipelineOptions(),
                     replayPath: String? = nil, replayWriter: WriterOptions = JudgePipeline.replayWriter,
-                    speculate: Bool = true,
+                    redrawWriter: WriterOptions? = nil, speculate: Bool = true,
                     progress: (Int, Int?) -> Void = { _, _ in }) throws -> JudgeOutcome {
         let clock = ContinuousClock()
         let started = clock.now
@@ -86,8 +86,8 @@ public final class JudgePipeline: @unchecked Sendable {
                 stats.replaySpeculatedFrames = outcome.speculated
             } else {
                 stats.replayRedrawn = speculation != nil
-                result = try Self.writeReplay(source: path, to: replayPath, renderer: renderer,
-                                              reader: options.reader, writer: replayWriter)
+                result = try Self.writeReplay(source: path, to: replayPath, renderer: renderer, reader: options.reader,
+                                              writer: redrawWriter ?? Self.redrawWriter(replayWriter))
             }
             stats.replayFrames = result.frames
             stats.replayDecodeSeconds = result.decodeSeconds
@@ -104,6 +104,15 @@ public final class JudgePipeline: @unchecked Sendable {
     /// its own thread beside inference on a small machine, where x264's frame threads cost about a
     /// quarter more CPU for the same frames.
     public static let replayWriter = WriterOptions(preset: "ultrafast", threads: 1)
+
+    /// The encoder settings of a replay drawn after inference (`replay` with x264 on every core, up to
+    /// 4): nothing else runs then, and on a 2-core machine frame threads take about a quarter off the
+    /// second pass of a single lift. The picture settings (preset, CRF) are the replay's own.
+    public static func redrawWriter(_ replay: WriterOptions) -> WriterOptions {
+        var w = replay
+        w.threads = max(replay.threads, min(4, ProcessInfo.processInfo.activeProcessorCount))
+        return w
+    }
 
     /// Decodes `source` again, draws the replay from `renderer` and encodes it.
     static func writeReplay(source: String, to output: String, renderer: ReplayRenderer,

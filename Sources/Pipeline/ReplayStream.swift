@@ -75,12 +75,13 @@ final class ReplayStream: @unchecked Sendable {
     /// The newest drawn frame (the verdict card is drawn over it).
     private(set) var last: RGBImage?
 
-    init(output: String, info: VideoInfo, writer writerOptions: WriterOptions) throws {
+    /// `priority` is the encoding thread's (`.background` beside inference).
+    init(output: String, info: VideoInfo, writer writerOptions: WriterOptions, priority: Worker.Priority = .normal) throws {
         self.output = output
         let writer = try VideoWriter(path: output, width: info.width, height: info.height,
                                      frameRate: info.frameRate, options: writerOptions)
         let (toEncode, encodeClock, encodeError) = (self.toEncode, self.encodeClock, self.encodeError)
-        encoder = Worker(name: "replay-encode") {
+        encoder = Worker(name: "replay-encode", priority: priority) {
             var clock = StageClock()
             defer { encodeClock.value = clock }
             while let work = toEncode.pop() {

@@ -68,7 +68,9 @@ final class SpeculativeReplay: @unchecked Sendable {
 
     init(source: String, output: String, info: VideoInfo, judge: Judge, lift: LiftKind?,
          writer: WriterOptions, options: Options = Options()) throws {
-        stream = try ReplayStream(output: output, info: info, writer: writer)
+        // Both threads run at background priority: inference is the critical path, and the replay
+        // only has to keep up with it (the pending budget bounds how far it may fall behind).
+        stream = try ReplayStream(output: output, info: info, writer: writer, priority: .background)
         self.judge = judge
         self.lift = lift
         self.source = source
@@ -77,7 +79,7 @@ final class SpeculativeReplay: @unchecked Sendable {
         fps = info.fps > 0 ? info.fps : 30
         lag = max(1, Int((options.lagSeconds * fps).rounded()))
         maxPendingBytes = options.maxPendingBytes
-        worker = Worker(name: "replay-speculate") { [self] in speculate() }
+        worker = Worker(name: "replay-speculate", priority: .background) { [self] in speculate() }
     }
 
     /// A frame's poses and picture, in order, as the pose stage produces them.

@@ -44,13 +44,15 @@ struct FixtureClipsEndToEndTests {
 @Suite("The replay drawn during inference is the replay drawn after it",
        .enabled(if: TestPaths.hasModels && TestPaths.hasFFmpegCLI, "needs .deps (scripts/bootstrap)"))
 struct SpeculativeReplayEndToEndTests {
-    /// Judges `path` with the replay drawn during inference and again after it; the two files must be
-    /// the same bytes whichever way the speculation went.
+    /// Judges `path` with the replay drawn during inference and again after it; with the same encoder
+    /// settings both ways (by default a replay drawn after inference gets more x264 threads), the two
+    /// files must be the same bytes whichever way the speculation went.
     private func compare(_ path: String, in dir: TempDir) throws -> JudgeStats {
         let pipeline = JudgePipeline(model: try EndToEnd.model.get())
         let a = dir.path("during.mp4"), b = dir.path("after.mp4")
-        let during = try pipeline.run(path: path, lift: nil, replayPath: a, speculate: true)
-        let after = try pipeline.run(path: path, lift: nil, replayPath: b, speculate: false)
+        let writer = JudgePipeline.replayWriter
+        let during = try pipeline.run(path: path, lift: nil, replayPath: a, redrawWriter: writer, speculate: true)
+        let after = try pipeline.run(path: path, lift: nil, replayPath: b, redrawWriter: writer, speculate: false)
         #expect(during.verdict == after.verdict)
         #expect(after.stats.replaySpeculatedFrames == 0 && !after.stats.replayRedrawn)
         #expect(during.stats.replaySpeculatedFrames > 0 || during.stats.replayRedrawn)

@@ -130,6 +130,41 @@ struct SpeculativeReplayTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    #if os(Linux)
+    @Test("the speculation draws and encodes on two threads at background priority, beside the caller at its own")
+    func backgroundThreads() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        /// The nice values of this process's threads (field 19 of /proc/self/task/TID/stat).
+        func nices() throws -> [Int] {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { tid in
+                guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return nil }
+                // After "pid (comm)": state is field 3, nice field 19.
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                return fields.count > 16 ? Int(fields[16]) : nil
+            }
+        }
+        let background = Int(Worker.backgroundNice)
+        let before = try nices().filter { $0 == background }.count
+        let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
+        let spec = try SpeculativeReplay(source: source, output: dir.path("spec.mp4"), info: reader.info, judge: Judge(),
+                                         lift: nil, writer: WriterOptions(preset: "ultrafast"))
+        // The threads lower their own priority as they start.
+        let deadline = Date().addingTimeInterval(20)
+        var during = 0
+        repeat {
+            during = try nices().filter { $0 == background }.count
+            if during >= before + 2 { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        } while Date() < deadline
+        spec.abandon()
+        #expect(during >= before + 2, "threads at nice \(background): \(before) before, \(during) during")
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) < Worker.backgroundNice)
+    }
+    #endif
+
     @Test("frames waiting to be drawn are bounded: past the budget the speculation gives up")
     func memoryBound() throws {
         let dir = try TempDir()

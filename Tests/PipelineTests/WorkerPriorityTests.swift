@@ -1,0 +1,39 @@
+import Foundation
+import Media
+import Testing
+@testable import Pipeline
+
+#if os(Linux)
+@Suite("Worker threads' priority")
+struct WorkerPriorityTests {
+    /// The calling thread's nice value (on Linux, `PRIO_PROCESS` with id 0 is the calling thread).
+    private static func ownNice() -> Int32 { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+
+    /// Runs `body` on a worker of `priority` and returns the nice value it saw.
+    private func nice(on priority: Worker.Priority) -> Int32 {
+        let seen = LockedBox<Int32>(-100)
+        let w = Worker(name: "nice-probe", priority: priority) { seen.value = Self.ownNice() }
+        w.join()
+        return seen.value
+    }
+
+    @Test("a background worker runs at nice 10; a normal one and the caller keep the caller's nice value")
+    func background() {
+        let before = Self.ownNice()
+        #expect(nice(on: .normal) == before)
+        #expect(nice(on: .background) == max(before, Worker.backgroundNice))
+        // Only the worker's own thread changed.
+        #expect(Self.ownNice() == before)
+        #expect(nice(on: .normal) == before)
+    }
+
+    @Test("the replay drawn after inference keeps its picture settings and gets more encoder threads, never fewer")
+    func redrawWriter() {
+        let replay = JudgePipeline.replayWriter
+        let redraw = JudgePipeline.redrawWriter(replay)
+        #expect(redraw.preset == replay.preset && redraw.crf == replay.crf && redraw.x264Params == replay.x264Params)
+        #expect(redraw.threads == max(1, min(4, ProcessInfo.processInfo.activeProcessorCount)))
+        #expect(JudgePipeline.redrawWriter(WriterOptions(preset: "medium", crf: 18, threads: 8)).threads == 8)
+    }
+}
+#endif

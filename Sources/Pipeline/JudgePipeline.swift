@@ -105,12 +105,14 @@ public final class JudgePipeline: @unchecked Sendable {
     /// quarter more CPU for the same frames.
     public static let replayWriter = WriterOptions(preset: "ultrafast", threads: 1)
 
-    /// The encoder settings of a replay drawn after inference (`replay` with x264 on every core, up to
-    /// 4): nothing else runs then, and on a 2-core machine frame threads take about a quarter off the
-    /// second pass of a single lift. The picture settings (preset, CRF) are the replay's own.
-    public static func redrawWriter(_ replay: WriterOptions) -> WriterOptions {
+    /// The encoder settings of a replay drawn after inference: `replay` with x264 frame threads on
+    /// `cores` (the cores this job may use — a fleet worker running several jobs passes its share),
+    /// up to 4. Nothing else of the job runs then, and on a 2-core machine frame threads take about a
+    /// quarter off the second pass of a single lift. The picture settings (preset, CRF) are the replay's.
+    public static func redrawWriter(_ replay: WriterOptions,
+                                    cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> WriterOptions {
         var w = replay
-        w.threads = max(replay.threads, min(4, ProcessInfo.processInfo.activeProcessorCount))
+        w.threads = max(replay.threads, min(4, cores))
         return w
     }
 

@@ -83,6 +83,8 @@ public final class PipelineLiftJudge: LiftJudge, @unchecked Sendable {
         do {
             outcome = try pipeline.run(
                 path: video, lift: lift.flatMap(LiftKind.init(rawValue:)), options: options, replayPath: replayPath,
+                // A replay drawn after inference encodes on this job's share of the cores.
+                redrawWriter: JudgePipeline.redrawWriter(JudgePipeline.replayWriter, cores: threads),
                 progress: { done, total in
                     if let total, total > 0 { progress(min(1, Double(done) / Double(total))) }
                 })

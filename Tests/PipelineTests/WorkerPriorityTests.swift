@@ -34,6 +34,10 @@ struct WorkerPriorityTests {
         #expect(redraw.preset == replay.preset && redraw.crf == replay.crf && redraw.x264Params == replay.x264Params)
         #expect(redraw.threads == max(1, min(4, ProcessInfo.processInfo.activeProcessorCount)))
         #expect(JudgePipeline.redrawWriter(WriterOptions(preset: "medium", crf: 18, threads: 8)).threads == 8)
+        // A fleet worker's job passes its share of the cores.
+        #expect(JudgePipeline.redrawWriter(replay, cores: 1).threads == 1)
+        #expect(JudgePipeline.redrawWriter(replay, cores: 3).threads == 3)
+        #expect(JudgePipeline.redrawWriter(replay, cores: 16).threads == 4)
     }
 }
 #endif

@@ -59,16 +59,19 @@ public final class JudgePipeline: @unchecked Sendable {
         // overlay draws is converted back to YUV).
         if replayPath != nil && speculate { poseOptions.reader.keepSource = true }
         let judge = Judge(config: config)
+        // The speculation starts once the video is open (it needs the frame size and rate).
         var speculation: SpeculativeReplay?
-        if let replayPath, speculate {
-            let info = try VideoReader(path: path, options: options.reader).info
-            speculation = try SpeculativeReplay(source: path, output: replayPath, info: info, judge: judge, lift: lift,
-                                                writer: replayWriter)
+        let startSpeculation: ((VideoInfo) throws -> Void)? = replayPath.flatMap { output in
+            speculate ? { info in
+                speculation = try SpeculativeReplay(source: path, output: output, info: info, judge: judge, lift: lift,
+                                                    writer: replayWriter)
+            } : nil
         }
         let track: PoseTrack, poseStats: PipelineStats
         do {
-            (track, poseStats) = try pose.run(path: path, options: poseOptions,
-                                              observer: speculation.map { s in { s.append($0, $1) } }, progress: progress)
+            (track, poseStats) = try pose.run(path: path, options: poseOptions, opened: startSpeculation,
+                                              observer: startSpeculation.map { _ in { speculation?.append($0, $1) } },
+                                              progress: progress)
         } catch {
             speculation?.abandon()
             throw error

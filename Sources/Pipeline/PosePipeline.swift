@@ -51,16 +51,19 @@ public final class PosePipeline: @unchecked Sendable {
 
     public init(model: BlazePose) { self.model = model }
 
-    /// Runs the pipeline on `path`. `observer` gets each frame's poses (with the decoded frame) as soon
-    /// as they are known, and
-    /// `progress(done, total)` is called after it, both on the pose thread.
+    /// Runs the pipeline on `path`. `opened` gets the video's description once it is open, before any
+    /// frame is decoded (an error it throws ends the run); `observer` gets each frame's poses (with the
+    /// decoded frame) as soon as they are known, and `progress(done, total)` is called after it, both
+    /// on the calling thread.
     public func run(path: String, options: PosePipelineOptions = PosePipelineOptions(),
                     renderer: FrameRenderer? = nil,
+                    opened: ((VideoInfo) throws -> Void)? = nil,
                     observer: ((PoseFrame, VideoFrame) -> Void)? = nil,
                     progress: (Int, Int?) -> Void = { _, _ in }) throws -> (PoseTrack, PipelineStats) {
         let started = DispatchTime.now().uptimeNanoseconds
         let reader = try VideoReader(path: path, options: options.reader)
         let info = reader.info
+        try opened?(info)
         var stats = PipelineStats()
 
         // Stage 1: decode.

@@ -80,6 +80,29 @@ struct PoseVideoTests {
         #expect(ids.count <= 12, "\(ids.count) track ids in 120 frames")
     }
 
+    @Test("the pipeline says what it opened before the first frame; an error from that ends the run at once",
+          .enabled(if: TestPaths.hasFFmpegCLI, "needs the ffmpeg CLI (scripts/bootstrap)"))
+    func opened() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let clip = dir.path("clip.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "12",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", clip])
+        let pipeline = PosePipeline(model: try TestData.model.get())
+        var events: [String] = []
+        let (track, _) = try pipeline.run(path: clip, opened: { info in events.append("opened \(info.width)x\(info.height)") },
+                                          observer: { pose, _ in events.append("frame \(pose.index)") })
+        #expect(track.frames.count == 12)
+        #expect(events == ["opened 320x240"] + (0..<12).map { "frame \($0)" })
+
+        struct Refused: Error {}
+        var observed = 0
+        #expect(throws: Refused.self) {
+            _ = try pipeline.run(path: clip, opened: { _ in throw Refused() }, observer: { _, _ in observed += 1 })
+        }
+        #expect(observed == 0)
+    }
+
     @Test("no person, tiny and flat images: an empty result, never a crash",
           arguments: [(640, 480), (1, 1), (2, 3), (3000, 8)])
     func nobody(width: Int, height: Int) throws {

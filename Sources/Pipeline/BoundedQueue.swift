@@ -80,12 +80,17 @@ final class Worker: @unchecked Sendable {
     private static func lowerOwnPriority() {
         #if os(Linux)
         errno = 0
-        let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        let current = currentNice()
         if errno == 0 && current < backgroundNice {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, backgroundNice)
         }
         #endif
     }
+
+    #if os(Linux)
+    /// The calling thread's nice value (-1 with `errno` set on failure, as `getpriority`).
+    static func currentNice() -> Int32 { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+    #endif
 
     func join() { done.wait() }
 }

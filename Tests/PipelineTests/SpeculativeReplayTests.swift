@@ -161,7 +161,7 @@ struct SpeculativeReplayTests {
         } while Date() < deadline
         spec.abandon()
         #expect(during >= before + 2, "threads at nice \(background): \(before) before, \(during) during")
-        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) < Worker.backgroundNice)
+        #expect(Worker.currentNice() < Worker.backgroundNice)
     }
     #endif
 

@@ -6,24 +6,21 @@ import Testing
 #if os(Linux)
 @Suite("Worker threads' priority")
 struct WorkerPriorityTests {
-    /// The calling thread's nice value (on Linux, `PRIO_PROCESS` with id 0 is the calling thread).
-    private static func ownNice() -> Int32 { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
-
     /// Runs `body` on a worker of `priority` and returns the nice value it saw.
     private func nice(on priority: Worker.Priority) -> Int32 {
         let seen = LockedBox<Int32>(-100)
-        let w = Worker(name: "nice-probe", priority: priority) { seen.value = Self.ownNice() }
+        let w = Worker(name: "nice-probe", priority: priority) { seen.value = Worker.currentNice() }
         w.join()
         return seen.value
     }
 
     @Test("a background worker runs at nice 10; a normal one and the caller keep the caller's nice value")
     func background() {
-        let before = Self.ownNice()
+        let before = Worker.currentNice()
         #expect(nice(on: .normal) == before)
         #expect(nice(on: .background) == max(before, Worker.backgroundNice))
         // Only the worker's own thread changed.
-        #expect(Self.ownNice() == before)
+        #expect(Worker.currentNice() == before)
         #expect(nice(on: .normal) == before)
     }
 

@@ -179,7 +179,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "JudgingTests", dependencies: ["Judging", "PoseData"]),
+        .testTarget(name: "JudgingTests", dependencies: ["Judging", "PoseData", "Scaling"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["Pipeline", "Pose", "Judging", "TestSupport"],

@@ -4,6 +4,7 @@ import Foundation
 import PoseData
 import Testing
 @testable import Judging
+import Scaling
 
 @Suite("Bad input")
 struct BadInputTests {

@@ -3,6 +3,7 @@
 
 import Foundation
 import PoseData
+import Scaling
 
 enum FixtureClips {
     /// The fixture folder: $REFVISION_LIFT_FIXTURES, or `shared/fixtures/lifts` beside an ancestor of
@@ -86,10 +87,10 @@ enum FixtureClips {
         for f in truth.frames {
             var landmarks: [Landmark] = []
             for (k, p) in f.landmarks33.enumerated() where p.count >= 2 {
-                drift[2 * k] = rho * drift[2 * k] + innovation * noise.driftPx * rng.gaussian()
-                drift[2 * k + 1] = rho * drift[2 * k + 1] + innovation * noise.driftPx * rng.gaussian()
-                var x = p[0] + drift[2 * k] + noise.whitePx * rng.gaussian()
-                var y = p[1] + drift[2 * k + 1] + noise.whitePx * rng.gaussian()
+                drift[2 * k] = rho * drift[2 * k] + innovation * noise.driftPx * rng.normal()
+                drift[2 * k + 1] = rho * drift[2 * k + 1] + innovation * noise.driftPx * rng.normal()
+                var x = p[0] + drift[2 * k] + noise.whitePx * rng.normal()
+                var y = p[1] + drift[2 * k + 1] + noise.whitePx * rng.normal()
                 if k == 23 || k == 24 { y += noise.hipBiasPx }
                 x = (x * 100).rounded() / 100
                 y = (y * 100).rounded() / 100

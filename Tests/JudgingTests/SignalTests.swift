@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import Judging
+import Scaling
 
 @Suite("Signal cleaning")
 struct SignalCleaningTests {
@@ -69,7 +70,7 @@ struct SignalCleaningTests {
 
     @Test func estimatesNoise() throws {
         var r = SeededRandom(seed: 11)
-        let raw: [Double?] = Self.dip(count: 400).map { $0 + 3 * r.gaussian() }
+        let raw: [Double?] = Self.dip(count: 400).map { $0 + 3 * r.normal() }
         let clean = Self.cleaner.clean(raw, weights: [Double](repeating: 1, count: raw.count))
         let noise = try #require(clean.noise)
         #expect(noise > 2.4 && noise < 3.6, "noise \(noise)")

@@ -9,6 +9,7 @@
 import Foundation
 import PoseData
 @testable import Judging
+import Scaling
 
 struct V3 {
     var x, y, z: Double
@@ -255,8 +256,8 @@ enum Synth {
                     let far = side * sin(rad(camera.yaw)) > 0
                     let vis = far ? 0.95 - 0.35 * abs(sin(rad(camera.yaw))) : 0.95
                     let jitter = noise.jitterPx * (far ? 1.5 : 1)
-                    var x = q.x + jitter * r.gaussian(), y = q.y + jitter * r.gaussian()
-                    var v = max(0.05, min(1, vis + 0.03 * r.gaussian()))
+                    var x = q.x + jitter * r.normal(), y = q.y + jitter * r.normal()
+                    var v = max(0.05, min(1, vis + 0.03 * r.normal()))
                     if k == 23 || k == 24 { y += noise.hipBiasPx }
                     if landmarkDrops[k] != nil {
                         v = r.uniform(0.02, 0.3)
@@ -284,8 +285,8 @@ enum Synth {
                     let rotated = V3(x: p.x * c + p.z * s, y: p.y, z: -p.x * s + p.z * c)
                     let world = rotated + V3(x: x0, y: 0, z: by.z)
                     let q = camera.project(world, scale: depthScale)
-                    let xj = noise.jitterPx * r.gaussian(), yj = noise.jitterPx * r.gaussian()
-                    out.append(Landmark(x: q.x + xj, y: q.y + yj, visibility: max(0.05, min(1, 0.9 + 0.05 * r.gaussian()))))
+                    let xj = noise.jitterPx * r.normal(), yj = noise.jitterPx * r.normal()
+                    out.append(Landmark(x: q.x + xj, y: q.y + yj, visibility: max(0.05, min(1, 0.9 + 0.05 * r.normal()))))
                 }
                 // Only people at least partly inside the image are detected.
                 let inside = out.contains { $0.x >= 0 && $0.x < Double(camera.width) }

@@ -5,6 +5,7 @@
 import PoseData
 import Testing
 @testable import Judging
+import Scaling
 
 /// What a case allows.
 struct Expected: CustomStringConvertible {

@@ -105,9 +105,11 @@ final class SpeculativeReplay: @unchecked Sendable {
         condition.broadcast()
     }
 
-    /// How many new frames to wait for before judging again: a quarter second, or a sixteenth of
-    /// what has been seen (so a long clip is not judged once a frame), at most a second.
-    private func step(seen: Int) -> Int { max(1, min(max(Int(fps / 4), seen / 16), Int(fps))) }
+    /// How many new frames to wait for before judging again: a quarter second, or a 64th of what
+    /// has been seen (so a long clip is not judged too often), at most a second. The frames of a
+    /// step are drawn together and reach the encoder in a burst, so a step is also about how far
+    /// the encoder is behind when the pose stage ends — work left for after it.
+    private func step(seen: Int) -> Int { max(1, min(max(Int(fps / 4), seen / 64), Int(fps))) }
 
     private func speculate() {
         var emitted = 0

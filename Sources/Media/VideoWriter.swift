@@ -250,6 +250,13 @@ public final class VideoWriter: @unchecked Sendable {
         close(removeFile: false)
     }
 
+    /// Stops writing and deletes the unfinished file now (not at deinit, which could come after
+    /// another writer has created a file at the same path). Does nothing once finished.
+    public func abandon() {
+        guard !finished else { return }
+        close(removeFile: true)
+    }
+
     private func close(removeFile: Bool) {
         if sws != nil { sws_freeContext(sws); sws = nil }
         av_frame_free(&frame)

@@ -63,10 +63,15 @@ final class Worker: @unchecked Sendable {
 
     private let done = DispatchSemaphore(value: 0)
 
+    /// `body` and everything it captures is released before `join()` returns: what it owned (an
+    /// open file, say) is gone by then, not whenever the thread finally exits.
     init(name: String, priority: Priority = .normal, _ body: @escaping @Sendable () -> Void) {
+        let work = LockedBox<(@Sendable () -> Void)?>(body)
         let thread = Thread { [done] in
             if priority == .background { Self.lowerOwnPriority() }
-            body()
+            var run = work.withLock { w in defer { w = nil }; return w }
+            run?()
+            run = nil
             done.signal()
         }
         thread.name = name

@@ -110,6 +110,7 @@ public final class PosePipeline: @unchecked Sendable {
                 if failure == nil {
                     do { try encode.measure { try w.finish() } } catch { failure = error }
                 }
+                if failure != nil { w.abandon() }
                 encodeResult.value = (render, encode, failure)
             }
         }

@@ -99,6 +99,9 @@ final class ReplayStream: @unchecked Sendable {
             if encodeError.value == nil {
                 do { try clock.measure { try writer.finish() } } catch { encodeError.value = error }
             }
+            // Closed and deleted here, before `stop()` returns: a replay drawn again at the same path
+            // must never lose its file to this writer's late clean-up.
+            if encodeError.value != nil { writer.abandon() }
         }
     }
 

@@ -41,6 +41,38 @@ struct BoundedQueueTests {
         #expect(Tracked.alive == 0)
     }
 
+    /// Sets its flag when released.
+    final class Owned: @unchecked Sendable {
+        let released: LockedBox<Bool>
+        init(_ released: LockedBox<Bool>) { self.released = released }
+        deinit { released.value = true }
+    }
+
+    @Test("what a worker's work captured is released before join returns, not when the thread exits")
+    func releasesWorkBeforeJoin() {
+        // Busy threads on every core and the worker at background priority: a worker that still held
+        // its work after signalling would, most rounds, be waiting for a core when `join` returns.
+        let stop = LockedBox(false)
+        let hogs = (0..<ProcessInfo.processInfo.activeProcessorCount).map { i in
+            Worker(name: "hog-\(i)") { while !stop.value {} }
+        }
+        defer {
+            stop.value = true
+            hogs.forEach { $0.join() }
+        }
+        var held: [Int] = []
+        for round in 0..<50 {
+            let released = LockedBox(false)
+            let worker: Worker = {
+                let owned = Owned(released)
+                return Worker(name: "owner", priority: .background) { withExtendedLifetime(owned) {} }
+            }()
+            worker.join()
+            if !released.value { held.append(round) }
+        }
+        #expect(held.isEmpty, "still held after join in rounds \(held)")
+    }
+
     @Test("closing wakes a blocked producer, whose item is refused")
     func closeWakesProducer() {
         let q = BoundedQueue<Int>(capacity: 1)

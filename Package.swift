@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "Imaging", "Judging", "PoseData", "Replay", "TestSupport"],
                     swiftSettings: openVINOSwiftFlags),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Imaging", "Scaling", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg", "Imaging", "Scaling", "TestSupport"]),
         .testTarget(
             name: "PoseTests",
             dependencies: ["Pose", "PoseData", "Media", "Imaging", "Pipeline", "TestSupport"],

@@ -52,4 +52,24 @@ static inline int refv_scale_from_packed(struct SwsContext *ctx, const uint8_t *
 static inline uint8_t *refv_frame_plane(AVFrame *f, int i) { return f->data[i]; }
 static inline int refv_frame_linesize(const AVFrame *f, int i) { return f->linesize[i]; }
 
+/// Makes `dst` a bare new reference to `src`'s three planes (their buffers, pointers and line
+/// sizes) with the given size and pixel format, and nothing else of `src` (no side data, metadata
+/// or timestamps). AVFrame.buf/data/linesize are tuples in Swift. Returns 0 or an AVERROR.
+static inline int refv_frame_borrow_planes(AVFrame *dst, const AVFrame *src, int width, int height, int format) {
+    av_frame_unref(dst);
+    for (int i = 0; i < 3; i++) {
+        if (!src->data[i]) break;
+        if (src->buf[i]) {
+            dst->buf[i] = av_buffer_ref(src->buf[i]);
+            if (!dst->buf[i]) { av_frame_unref(dst); return AVERROR(ENOMEM); }
+        }
+        dst->data[i] = src->data[i];
+        dst->linesize[i] = src->linesize[i];
+    }
+    dst->width = width;
+    dst->height = height;
+    dst->format = format;
+    return 0;
+}
+
 #endif

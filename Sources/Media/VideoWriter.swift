@@ -30,6 +30,8 @@ public final class VideoWriter: @unchecked Sendable {
     public let frameRate: FrameRate
     /// Frames encoded (held frames count once).
     public private(set) var framesWritten = 0
+    /// Frames of `write(_:over:)` encoded from the decoded picture's own planes (no copy).
+    public private(set) var inPlaceFrames = 0
     /// Presentation time (in frame periods) of the next frame: `framesWritten` plus the held periods.
     public private(set) var nextPTS: Int64 = 0
 
@@ -37,6 +39,8 @@ public final class VideoWriter: @unchecked Sendable {
     private var codec: UnsafeMutablePointer<AVCodecContext>?
     private var stream: UnsafeMutablePointer<AVStream>?
     private var frame: UnsafeMutablePointer<AVFrame>?
+    /// A bare reference to a decoded picture's planes, for encoding it where it lies.
+    private var borrowed: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     /// The newest packet, written once the next one (or the end) gives its duration.
     private var pending: UnsafeMutablePointer<AVPacket>?
@@ -116,10 +120,11 @@ public final class VideoWriter: @unchecked Sendable {
         guard r >= 0 else { throw fail(r, "cannot write the MP4 header") }
         headerWritten = true
 
-        guard let f = av_frame_alloc(), let p = av_packet_alloc(), let q = av_packet_alloc() else {
+        guard let f = av_frame_alloc(), let b = av_frame_alloc(), let p = av_packet_alloc(), let q = av_packet_alloc() else {
             throw MediaError.encodeFailed(path: path, message: "out of memory")
         }
         frame = f
+        borrowed = b
         packet = p
         pending = q
         f.pointee.format = AV_PIX_FMT_YUV420P.rawValue
@@ -135,27 +140,47 @@ public final class VideoWriter: @unchecked Sendable {
     /// since then, the frame is that picture with only the damaged spans converted from `image`
     /// (the same pixels there, the decoder's own elsewhere, a fraction of the conversion's cost).
     /// Without either, or when the sizes differ, the whole image is converted.
+    ///
+    /// When `source` is the only reference left to the decoded picture, the spans are converted into
+    /// its own planes, which the encoder then reads (no copy of the picture): `source` afterwards
+    /// holds the drawn pixels there. A later write over the same `source` must draw at least where
+    /// this one did (a held frame drawn on a copy of this image does).
     public func write(_ image: RGBImage, over source: SourcePicture?) throws {
         guard let source, let damage = image.damage, image.width == width, image.height == height,
-              source.width >= width, source.height >= height, !finished, let frame else {
+              source.width >= width, source.height >= height, !finished, let frame, let borrowed else {
             return try write(image)
         }
-        let r = av_frame_make_writable(frame)
-        guard r >= 0 else { throw fail(r, "frame not writable") }
-        for plane in 0..<3 {
-            let (w, h) = plane == 0 ? (width, height) : (width / 2, height / 2)
-            av_image_copy_plane(refv_frame_plane(frame, Int32(plane)), refv_frame_linesize(frame, Int32(plane)),
-                                refv_frame_plane(source.frame, Int32(plane)), refv_frame_linesize(source.frame, Int32(plane)),
-                                Int32(w), Int32(h))
+        // When nothing else references the decoded picture any more (the decoder has moved past it),
+        // the drawn spans go straight into its planes and the encoder reads it from there. Otherwise
+        // the picture is copied into the writer's own frame first.
+        let inPlace = av_frame_is_writable(source.frame) != 0
+        let target: UnsafeMutablePointer<AVFrame>
+        if inPlace {
+            target = source.frame
+        } else {
+            let r = av_frame_make_writable(frame)
+            guard r >= 0 else { throw fail(r, "frame not writable") }
+            for plane in 0..<3 {
+                let (w, h) = plane == 0 ? (width, height) : (width / 2, height / 2)
+                av_image_copy_plane(refv_frame_plane(frame, Int32(plane)), refv_frame_linesize(frame, Int32(plane)),
+                                    refv_frame_plane(source.frame, Int32(plane)), refv_frame_linesize(source.frame, Int32(plane)),
+                                    Int32(w), Int32(h))
+            }
+            target = frame
         }
         for rect in damage.rectangles {
             convertRGBToYUV420(image, x0: rect.x0 & ~1, y0: rect.y0 & ~1,
                                x1: min(width, (rect.x1 + 1) & ~1), y1: min(height, (rect.y1 + 1) & ~1),
-                               y: refv_frame_plane(frame, 0), yStride: Int(refv_frame_linesize(frame, 0)),
-                               u: refv_frame_plane(frame, 1), uStride: Int(refv_frame_linesize(frame, 1)),
-                               v: refv_frame_plane(frame, 2), vStride: Int(refv_frame_linesize(frame, 2)))
+                               y: refv_frame_plane(target, 0), yStride: Int(refv_frame_linesize(target, 0)),
+                               u: refv_frame_plane(target, 1), uStride: Int(refv_frame_linesize(target, 1)),
+                               v: refv_frame_plane(target, 2), vStride: Int(refv_frame_linesize(target, 2)))
         }
-        try send(frame)
+        guard inPlace else { return try send(frame) }
+        let r = refv_frame_borrow_planes(borrowed, source.frame, Int32(width), Int32(height), AV_PIX_FMT_YUV420P.rawValue)
+        guard r >= 0 else { throw fail(r, "referencing the decoded picture") }
+        defer { av_frame_unref(borrowed) }
+        try send(borrowed)
+        inPlaceFrames += 1
     }
 
     /// Encodes one frame. Its size may differ from the writer's; it is scaled to fit.
@@ -260,6 +285,7 @@ public final class VideoWriter: @unchecked Sendable {
     private func close(removeFile: Bool) {
         if sws != nil { sws_freeContext(sws); sws = nil }
         av_frame_free(&frame)
+        av_frame_free(&borrowed)
         av_packet_free(&packet)
         av_packet_free(&pending)
         avcodec_free_context(&codec)

@@ -31,7 +31,7 @@ public final class VideoWriter: @unchecked Sendable {
     /// Frames encoded (held frames count once).
     public private(set) var framesWritten = 0
     /// Frames of `write(_:over:)` encoded from the decoded picture's own planes (no copy).
-    public private(set) var inPlaceFrames = 0
+    private(set) var inPlaceFrames = 0
     /// Presentation time (in frame periods) of the next frame: `framesWritten` plus the held periods.
     public private(set) var nextPTS: Int64 = 0
 

@@ -63,7 +63,6 @@ final class ReplayStream: @unchecked Sendable {
         var convertedShare = 0.0
     }
 
-    let output: String
     private let toEncode = BoundedQueue<Work>(capacity: 2)
     private let encodeClock = LockedBox(StageClock())
     private let encodeError = LockedBox<(any Error)?>(nil)
@@ -77,7 +76,6 @@ final class ReplayStream: @unchecked Sendable {
 
     /// `priority` is the encoding thread's (`.background` beside inference).
     init(output: String, info: VideoInfo, writer writerOptions: WriterOptions, priority: Worker.Priority = .normal) throws {
-        self.output = output
         let writer = try VideoWriter(path: output, width: info.width, height: info.height,
                                      frameRate: info.frameRate, options: writerOptions)
         let (toEncode, encodeClock, encodeError) = (self.toEncode, self.encodeClock, self.encodeError)
@@ -134,27 +132,23 @@ final class ReplayStream: @unchecked Sendable {
         written += 1 + max(0, hold)
     }
 
-    /// Appends the verdict card over the last frame and completes the file; throws (and removes the
-    /// file) when decoding or encoding failed.
+    /// Appends the verdict card over the last frame and completes the file; throws (the encoding
+    /// thread has removed the file) when decoding or encoding failed.
     func finish(card renderer: ReplayRenderer) throws -> Result {
         if let last {
             let card = renderClock.measure { renderer.verdictCard(over: last) }
             emit(card, hold: renderer.cardFrameCount - 1)
         }
         stop()
-        if let e = encodeError.value {
-            try? FileManager.default.removeItem(atPath: output)
-            throw e
-        }
+        if let e = encodeError.value { throw e }
         return Result(frames: written, renderSeconds: renderClock.seconds, encodeSeconds: encodeClock.value.seconds,
                       convertedShare: converted.frames > 0 ? converted.share / Double(converted.frames) : 0)
     }
 
-    /// Stops both threads and removes the unfinished file.
+    /// Stops both threads; the encoding thread removes the unfinished file before `stop()` returns.
     func abandon() {
         encodeError.withLock { if $0 == nil { $0 = CancellationError() } }
         stop()
-        try? FileManager.default.removeItem(atPath: output)
     }
 
     private func stop() {

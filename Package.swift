@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(name: "JudgingTests", dependencies: ["Judging", "PoseData", "Scaling"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Pipeline", "Pose", "Judging", "TestSupport"],
+            dependencies: ["Pipeline", "Pose", "Judging", "Media", "TestSupport"],
             swiftSettings: openVINOSwiftFlags
         ),
         // Runs the built binary as a user would (exit codes, outputs).

@@ -14,10 +14,13 @@ import Replay
 /// behind the newest one from that provisional judgment, keeping what it drew for each frame (a
 /// `FrameOverlay`). Each later provisional judgment re-checks the frames already drawn and gives up
 /// at the first difference (the second pass will be needed, so the CPU goes back to inference).
-/// `complete(with:)` compares every drawn overlay with the final judgment's: equal overlays draw
-/// equal pixels, so when all match the file is right and only the last `lag` frames and the card
-/// remain; otherwise the file is thrown away and the caller draws the replay again. The speculation
-/// can cost time, never correctness.
+/// `complete(with:)` compares every drawn overlay with the final judgment's (`ReplayAgreement`: the
+/// same lifter, values, statuses and held frame; a phase label or rule mark may switch up to 0.1 s
+/// away and the gauge may read 0.01 thigh away): when all agree the file stands and only the last
+/// `lag` frames and the card remain; otherwise the file is thrown away and the caller draws the replay
+/// again. Drawing waits for a provisional judgment that has found the lifter and the start of the lift
+/// (up to `setupWaitSeconds`), since frames drawn before would lack them. The speculation can cost
+/// time, never a different call.
 final class SpeculativeReplay: @unchecked Sendable {
     struct Options: Sendable {
         /// How far (seconds of video) drawing stays behind the newest judged frame.
@@ -25,6 +28,14 @@ final class SpeculativeReplay: @unchecked Sendable {
         /// Decoded frames waiting to be drawn may hold at most this many bytes; past it the
         /// speculation gives up rather than hold more (or slow inference down).
         var maxPendingBytes = 256 << 20
+        /// How far (thigh) a drawn frame's depth gauge may read from the final judgment's, and how
+        /// much earlier or later (seconds) a drawn phase label or rule mark may switch, for the drawn
+        /// frames to stay (`ReplayAgreement`).
+        var gaugeTolerance = 0.01
+        var switchShiftSeconds = 0.1
+        /// How long (seconds of video, beyond the lag) drawing waits for a provisional judgment that
+        /// has found the lifter and the start of the lift.
+        var setupWaitSeconds = 2.0
         init() {}
     }
 
@@ -35,12 +46,6 @@ final class SpeculativeReplay: @unchecked Sendable {
         var judgments: Int
     }
 
-    private struct Drawn {
-        var overlay: FrameOverlay
-        var time: Double
-        var height: Int
-    }
-
     private let stream: ReplayStream
     private let judge: Judge
     private let lift: LiftKind?
@@ -49,6 +54,8 @@ final class SpeculativeReplay: @unchecked Sendable {
     private let fps: Double
     private let lag: Int
     private let maxPendingBytes: Int
+    private let agreement: ReplayAgreement
+    private let setupWait: Int
 
     private let condition = NSCondition()
     // Under `condition`.
@@ -59,7 +66,7 @@ final class SpeculativeReplay: @unchecked Sendable {
     private var gaveUp = false
     private var worker: Worker?
     // Touched by the worker thread only until it is joined.
-    private var drawn: [Drawn] = []
+    private var drawn: [FrameOverlay] = []
     private var judgments = 0
     private let drawnCount = LockedBox(0)
 
@@ -79,6 +86,9 @@ final class SpeculativeReplay: @unchecked Sendable {
         fps = info.fps > 0 ? info.fps : 30
         lag = max(1, Int((options.lagSeconds * fps).rounded()))
         maxPendingBytes = options.maxPendingBytes
+        setupWait = max(0, Int((options.setupWaitSeconds * fps).rounded()))
+        agreement = ReplayAgreement(shift: max(1, Int((options.switchShiftSeconds * fps).rounded())),
+                                    gaugeTolerance: options.gaugeTolerance)
         worker = Worker(name: "replay-speculate", priority: .background) { [self] in speculate() }
     }
 
@@ -113,25 +123,39 @@ final class SpeculativeReplay: @unchecked Sendable {
 
     private func speculate() {
         var emitted = 0
+        var judgedAt = 0
         while true {
             condition.lock()
-            while !inputEnded && !gaveUp && poses.count < emitted + lag + step(seen: poses.count) { condition.wait() }
+            while !inputEnded && !gaveUp
+                && poses.count < max(emitted + lag, judgedAt) + step(seen: poses.count) { condition.wait() }
             if inputEnded || gaveUp {
                 condition.unlock()
                 return
             }
             let snapshot = poses
-            let ready = snapshot.count - lag - emitted
-            var frames = Array(pending.prefix(ready))
-            pending.removeFirst(ready)
-            pendingBytes -= frames.reduce(0) { $0 + Self.bytes($1) }
             condition.unlock()
 
             let track = PoseTrack(source: source, width: width, height: height, fps: fps, frames: snapshot)
             let renderer = ReplayRenderer(analysis: judge.analyze(track, lift: lift), track: track)
             judgments += 1
+            judgedAt = snapshot.count
+            // Nothing is drawn before the lifter and the start of the lift are found (until then the
+            // frames would be drawn without the skeleton, the phases and the rules, and differ from
+            // the final judgment's), unless that keeps more than `setupWait` frames or three quarters of
+            // the pending budget waiting.
+            condition.lock()
+            let found = renderer.verdict.lifterTrackId != nil && renderer.verdict.keyFrames.start != nil
+            guard found || snapshot.count - emitted > lag + setupWait || pendingBytes > maxPendingBytes / 4 * 3 else {
+                condition.unlock()
+                continue
+            }
+            let ready = snapshot.count - lag - emitted
+            var frames = Array(pending.prefix(ready))
+            pending.removeFirst(ready)
+            pendingBytes -= frames.reduce(0) { $0 + Self.bytes($1) }
+            condition.unlock()
             // A provisional judgment that changes a frame already drawn dooms the file.
-            guard drawn.allSatisfy({ matches($0, renderer) }) else {
+            guard agrees(with: renderer, frames: snapshot) else {
                 condition.lock()
                 giveUp()
                 condition.unlock()
@@ -141,15 +165,20 @@ final class SpeculativeReplay: @unchecked Sendable {
                 let (time, height) = (frames[i].time, frames[i].image.height)
                 let o = renderer.overlay(frame: frames[i].index, time: time, height: height)
                 stream.draw(&frames[i], o, with: renderer)
-                drawn.append(Drawn(overlay: o, time: time, height: height))
+                drawn.append(o)
                 drawnCount.withLock { $0 += 1 }
             }
             emitted += frames.count
         }
     }
 
-    private func matches(_ d: Drawn, _ renderer: ReplayRenderer) -> Bool {
-        renderer.overlay(frame: d.overlay.frame, time: d.time, height: d.height) == d.overlay
+    /// Whether the frames drawn so far may stay in the replay `renderer` draws (`ReplayAgreement`).
+    /// `frames`: every frame `renderer` judged, in order.
+    private func agrees(with renderer: ReplayRenderer, frames: [PoseFrame]) -> Bool {
+        guard drawn.count <= frames.count else { return false }
+        let upTo = min(frames.count, drawn.count + agreement.shift + 1)
+        let reference = frames[..<upTo].map { renderer.overlay(frame: $0.index, time: $0.time, height: height) }
+        return agreement.accepts(drawn: drawn, reference: reference)
     }
 
     private func endInput() {
@@ -168,10 +197,11 @@ final class SpeculativeReplay: @unchecked Sendable {
         endInput()
         condition.lock()
         let kept = !gaveUp
+        let allPoses = poses
         var rest = pending
         pending = []
         condition.unlock()
-        guard kept, drawn.allSatisfy({ matches($0, renderer) }) else {
+        guard kept, agrees(with: renderer, frames: allPoses) else {
             stream.abandon()
             return nil
         }

@@ -41,7 +41,7 @@ public struct ReplayRenderer: Sendable {
         bottomLines = lines
     }
 
-    var verdict: Verdict { analysis.verdict }
+    public var verdict: Verdict { analysis.verdict }
     private var fps: Double { track.fps > 0 ? track.fps : 30 }
 
     /// Number of copies of the bottom frame to insert after it.
@@ -65,8 +65,9 @@ public struct ReplayRenderer: Sendable {
         let fa = byFrame[index]
         let lift = (verdict.lift?.rawValue ?? "lift").uppercased()
         let phase = (fa?.phase ?? .unknown).rawValue.uppercased()
-        var o = FrameOverlay(frame: index, lifter: fa?.lifterPerson,
-                             banner: String(format: "%@ · %@   %.2fS", lift, phase, time))
+        let label = "\(lift) · \(phase)"
+        var o = FrameOverlay(frame: index, lifter: fa?.lifterPerson, label: label,
+                             banner: label + String(format: "   %.2fS", time))
         if let lines = bottomLines, let bottom = verdict.keyFrames.bottom, index >= bottom.frame {
             o.lines = FrameOverlay.Lines(hip: lines.hip, knee: lines.knee)
         }
@@ -196,7 +197,7 @@ public struct ReplayRenderer: Sendable {
         var g = FrameOverlay.Gauge(top: gy, height: gh, bandLowRow: yFor(bandLow), bandHighRow: yFor(bandHigh))
         if let v = current {
             let color: RGB = v >= bandHigh ? .green : (v <= bandLow ? .red : .yellow)
-            g.marker = FrameOverlay.Marker(row: yFor(v), text: String(format: "%+.2f", v), color: color)
+            g.marker = FrameOverlay.Marker(row: yFor(v), text: String(format: "%+.2f", v), color: color, value: v)
         }
         return g
     }
@@ -272,6 +273,10 @@ public struct FrameOverlay: Sendable, Equatable {
         public var row: Int
         public var text: String
         public var color: RGB
+        /// The measured value the row and text show (not drawn itself, so not compared by `==`).
+        public var value: Double
+
+        public static func == (a: Marker, b: Marker) -> Bool { a.row == b.row && a.text == b.text && a.color == b.color }
     }
     public struct Gauge: Sendable, Equatable {
         public var top: Int
@@ -288,6 +293,9 @@ public struct FrameOverlay: Sendable, Equatable {
     public var frame: Int
     /// Index into the frame's people of the lifter (drawn bright; the others faded).
     public var lifter: Int?
+    /// The banner's lift and phase ("SQUAT · DESCENT").
+    public var label: String
+    /// `label` and the frame's time: the text drawn at the top left.
     public var banner: String
     /// Hip and knee reference lines, from the bottom frame on.
     public var lines: Lines?
@@ -296,4 +304,29 @@ public struct FrameOverlay: Sendable, Equatable {
     public var checklist: [Row] = []
     /// Set on the bottom frame: the caption of the held copies that follow it.
     public var freezeCaption: String?
+
+    /// Whether `other` shows the same, except that the depth gauge's marker may show a value up to
+    /// `gaugeTolerance` away in the same colour (one step of its two-decimal text when the tolerance
+    /// is 0.01), and the label and checklist are not compared (see `ReplayAgreement`).
+    func sameFixedParts(as other: FrameOverlay, gaugeTolerance: Double, linesTolerance: Double) -> Bool {
+        guard frame == other.frame, lifter == other.lifter, freezeCaption == other.freezeCaption,
+              checklist.count == other.checklist.count else { return false }
+        switch (lines, other.lines) {
+        case (nil, nil): break
+        case let (a?, b?): guard abs(a.hip - b.hip) <= linesTolerance, abs(a.knee - b.knee) <= linesTolerance else { return false }
+        default: return false
+        }
+        switch (gauge, other.gauge) {
+        case (nil, nil): return true
+        case let (a?, b?):
+            guard a.top == b.top, a.height == b.height, a.bandLowRow == b.bandLowRow, a.bandHighRow == b.bandHighRow
+            else { return false }
+            switch (a.marker, b.marker) {
+            case (nil, nil): return true
+            case let (x?, y?): return x == y || (x.color == y.color && abs(x.value - y.value) <= gaugeTolerance + 1e-9)
+            default: return false
+            }
+        default: return false
+        }
+    }
 }

@@ -3,8 +3,8 @@
 /// Decides whether frames already drawn (and encoded) from provisional judgments may stay in the
 /// replay of the final judgment. Pure: overlays in, a yes or no out.
 ///
-/// Everything a frame shows must agree with the final judgment's overlay of that frame, with two
-/// allowances, both far below what the pose model can resolve:
+/// Everything a frame shows must agree with the final judgment's overlay of that frame, with three
+/// allowances, all far below what the pose model can resolve:
 /// - **Switch timing.** The phase label and each checklist row must go through the same values in the
 ///   same order as the final judgment's, but each switch may come up to `shift` frames earlier or
 ///   later. Phase boundaries and the frames at which rules are decided are refined against levels

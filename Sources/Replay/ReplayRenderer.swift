@@ -307,7 +307,8 @@ public struct FrameOverlay: Sendable, Equatable {
 
     /// Whether `other` shows the same, except that the depth gauge's marker may show a value up to
     /// `gaugeTolerance` away in the same colour (one step of its two-decimal text when the tolerance
-    /// is 0.01), and the label and checklist are not compared (see `ReplayAgreement`).
+    /// is 0.01), the reference lines may lie up to `linesTolerance` pixels away, and the label and
+    /// checklist are not compared (`ReplayAgreement` compares their switches).
     func sameFixedParts(as other: FrameOverlay, gaugeTolerance: Double, linesTolerance: Double) -> Bool {
         guard frame == other.frame, lifter == other.lifter, freezeCaption == other.freezeCaption,
               checklist.count == other.checklist.count else { return false }

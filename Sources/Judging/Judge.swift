@@ -29,7 +29,12 @@ public struct Judge: Sendable {
         analyze(track, lift: lift).verdict
     }
 
-    public func analyze(_ track: PoseTrack, lift: LiftKind? = nil) -> Analysis {
+    /// `partial`: `track` is the start of a clip still arriving (the provisional judgments of the replay
+    /// drawn during inference). A squat whose lifter has not moved yet is then analysed as set-up:
+    /// every frame seen so far is `.setup`, the depth gauge is measured on the set-up's thigh length
+    /// and the squat's rules are listed in `Analysis.pendingRules`, which is how the analysis of the
+    /// whole clip will show those frames once the squat is found. The verdict is the same either way.
+    public func analyze(_ track: PoseTrack, lift: LiftKind? = nil, partial: Bool = false) -> Analysis {
         // Frames in index order, duplicates dropped.
         var frames: [PoseFrame] = []
         var seen = Set<Int>()
@@ -108,7 +113,7 @@ public struct Judge: Sendable {
                           tracks: summaries, lifter: lifterID, person: person)
         }
 
-        let context = LiftContext(s: signals, config: config)
+        let context = LiftContext(s: signals, config: config, partial: partial)
         let outcome: LiftOutcome
         switch kind {
         case .squat: outcome = context.judgeSquat()
@@ -175,7 +180,8 @@ public struct Judge: Sendable {
             return RuleTiming(id: r.id, status: r.status, decidedFrame: keyFrame(slot)?.frame,
                               decidedTime: keyFrame(slot)?.time)
         }
-        return Analysis(verdict: verdict, frames: frameAnalyses, ruleTimings: timings, tracks: summaries)
+        return Analysis(verdict: verdict, frames: frameAnalyses, ruleTimings: timings, tracks: summaries,
+                        pendingRules: outcome.pendingRules)
     }
 
     /// The track's fps when sane (1...1000), else one from the median frame-time step.

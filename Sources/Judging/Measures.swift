@@ -49,6 +49,8 @@ struct LiftOutcome: Sendable {
     var problems: [String] = []
     /// Problems that stop any call (more than one repetition in the clip).
     var blocking: [String] = []
+    /// A partial analysis of a lift not started yet: the lift's rules, none judged (`Analysis.pendingRules`).
+    var pendingRules: [RuleID] = []
 
     init(count: Int) {
         phases = [LiftPhase](repeating: .unknown, count: count)
@@ -62,6 +64,8 @@ struct LiftOutcome: Sendable {
 struct LiftContext {
     let s: LifterSignals
     let config: JudgingConfig
+    /// The clip is still arriving (`Judge.analyze(_:lift:partial:)`).
+    var partial = false
 
     var lockWindowFrames: Int { max(1, Int((config.lockWindowSeconds * s.fps).rounded())) }
 

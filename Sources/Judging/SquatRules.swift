@@ -25,6 +25,7 @@ extension LiftContext {
         guard travel >= config.minTravel * s.torso else {
             out.problems.append("no squat found: the hips moved only \(fmt(travel / s.torso)) torso lengths "
                                 + "(at least \(fmt(config.minTravel)) needed)")
+            if partial { awaitingSquat(&out, present: present) }
             return out
         }
         let tol = config.phaseTolerance * travel
@@ -38,9 +39,14 @@ extension LiftContext {
         }
         let liftRange = (start ?? first)...(lockout ?? last)
 
-        // Thigh length while standing (the thigh is foreshortened when it tilts toward the camera).
+        // Thigh length while standing (the thigh is foreshortened when it tilts toward the camera),
+        // from the set-up when it stands for at least the lock window (`lockWindowSeconds`): that scale is settled once the lift has
+        // started, so a depth measured at the bottom keeps its value whatever follows (a judgment made
+        // while the clip is still arriving gives the same numbers as the final one).
         let standingSlots = present.filter { (height[$0] ?? -.infinity) >= standing - tol }
-        let standingThighs = standingSlots.compactMap { s.thighLength($0) }
+        let setupThighs = start.map { start in standingSlots.filter { $0 <= start }.compactMap { s.thighLength($0) } } ?? []
+        let standingThighs = setupThighs.count >= max(3, w) ? setupThighs
+            : standingSlots.compactMap { s.thighLength($0) }
         let allThighs = present.compactMap { s.thighLength($0) }
         guard let thigh = median(standingThighs) ?? quantile(allThighs, 0.9), thigh > 1 else {
             out.problems.append("the lifter's thighs are not visible: no scale for depth")
@@ -131,6 +137,21 @@ extension LiftContext {
         }
         out.keySlots = (start, depth.slot ?? bottom, lockout)
         return out
+    }
+
+    /// The squat's rules, in the order `judgeSquat` lists them.
+    static let squatRules: [RuleID] = [.squatKneesLockedStart, .squatDepth, .squatSingleBottom, .squatNoDownwardAscent,
+                                       .squatKneesLockedFinish]
+
+    /// A partial analysis before the lifter has moved: every frame seen with the hips is set-up, as in
+    /// the whole clip's analysis once the squat is found (the frames up to its start). The thigh is
+    /// the median over those frames, the set-up's scale `judgeSquat` uses; the rules are pending.
+    private func awaitingSquat(_ out: inout LiftOutcome, present: [Int]) {
+        guard let thigh = median(present.compactMap { s.thighLength($0) }), thigh > 1 else { return }
+        for i in present { out.phases[i] = .setup }
+        out.depthPx = (0..<s.count).map { s.depthMargin($0) }
+        out.depthThigh = out.depthPx.map { $0.map { $0 / thigh } }
+        out.pendingRules = Self.squatRules
     }
 
     private func depthRule(margin: [Double?], thigh: Double, range: ClosedRange<Int>)

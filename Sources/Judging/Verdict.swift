@@ -408,12 +408,18 @@ public struct Analysis: Codable, Sendable, Equatable {
     public var frames: [FrameAnalysis]
     public var ruleTimings: [RuleTiming]
     public var tracks: [TrackSummary]
+    /// Only in a partial analysis (`Judge.analyze(_:lift:partial:)`) of a clip whose lifter has not
+    /// moved yet: the lift's rules, in the order the verdict will list them, none judged yet. Not
+    /// encoded.
+    public var pendingRules: [RuleID] = []
 
-    public init(verdict: Verdict, frames: [FrameAnalysis], ruleTimings: [RuleTiming], tracks: [TrackSummary]) {
+    public init(verdict: Verdict, frames: [FrameAnalysis], ruleTimings: [RuleTiming], tracks: [TrackSummary],
+                pendingRules: [RuleID] = []) {
         self.verdict = verdict
         self.frames = frames
         self.ruleTimings = ruleTimings
         self.tracks = tracks
+        self.pendingRules = pendingRules
     }
 
     enum CodingKeys: String, CodingKey {

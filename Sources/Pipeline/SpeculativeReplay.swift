@@ -136,20 +136,28 @@ final class SpeculativeReplay: @unchecked Sendable {
             condition.unlock()
 
             let track = PoseTrack(source: source, width: width, height: height, fps: fps, frames: snapshot)
-            let renderer = ReplayRenderer(analysis: judge.analyze(track, lift: lift), track: track)
+            let renderer = ReplayRenderer(analysis: judge.analyze(track, lift: lift, partial: true), track: track)
             judgments += 1
             judgedAt = snapshot.count
-            // Nothing is drawn before the lifter and the start of the lift are found (until then the
-            // frames would be drawn without the skeleton, the phases and the rules, and differ from
-            // the final judgment's), unless that keeps more than `setupWait` frames or three quarters of
-            // the pending budget waiting.
+            // Nothing is drawn before the lifter is found and either the start of the lift or, for a
+            // squat whose lifter has not moved yet, the set-up (until then the frames would be drawn
+            // without the skeleton, the phases and the rules, and differ from the final judgment's),
+            // unless that keeps more than `setupWait` frames or three quarters of the pending budget
+            // waiting. Set-up frames are drawn a further `lag` behind: the first frames of a descent
+            // are set-up until the hips have travelled far enough for the squat to be found (as far as half
+            // the pending budget allows).
             condition.lock()
-            let found = renderer.verdict.lifterTrackId != nil && renderer.verdict.keyFrames.start != nil
-            guard found || snapshot.count - emitted > lag + setupWait || pendingBytes > maxPendingBytes / 4 * 3 else {
+            let lifter = renderer.verdict.lifterTrackId != nil
+            let started = lifter && renderer.verdict.keyFrames.start != nil
+            let settingUp = lifter && !started && !renderer.analysis.pendingRules.isEmpty
+            guard started || settingUp || snapshot.count - emitted > lag + setupWait
+                    || pendingBytes > maxPendingBytes / 4 * 3 else {
                 condition.unlock()
                 continue
             }
-            let ready = snapshot.count - lag - emitted
+            let perFrame = pending.isEmpty ? 1 : max(1, pendingBytes / pending.count)
+            let behind = settingUp ? min(2 * lag, max(lag, maxPendingBytes / 2 / perFrame)) : lag
+            let ready = max(0, snapshot.count - behind - emitted)
             var frames = Array(pending.prefix(ready))
             pending.removeFirst(ready)
             pendingBytes -= frames.reduce(0) { $0 + Self.bytes($1) }

@@ -10,8 +10,10 @@
 ///   later. Phase boundaries and the frames at which rules are decided are refined against levels
 ///   measured over the whole clip (the standing height, the noise), so they move by a frame or two as
 ///   frames arrive; a label that switches 33 ms early says nothing different.
-/// - **Gauge reading.** The depth gauge's marker may read up to `gaugeTolerance` (thigh) away, in the
-///   same colour: its scale is the standing thigh length, re-measured as standing frames accumulate.
+/// - **Gauge reading.** The depth gauge's marker may read up to `gaugeTolerance` (thigh) away, and so
+///   show the neighbouring band's colour when it reads that close to a band edge: the depth signal is
+///   cleaned with whole-clip statistics (noise, outliers), so readings move by ten-thousandths of a
+///   thigh as frames arrive.
 /// - **Reference lines.** The hip and knee lines drawn from the bottom frame on may lie up to
 ///   `linesTolerance` (half a pixel) from the final judgment's: the smoothed bottom moves by fractions
 ///   of a pixel as frames arrive.

@@ -77,7 +77,7 @@ public struct ReplayRenderer: Sendable {
             let decided = timing?.decidedFrame.map { index >= $0 } ?? false
             let (mark, color) = decided ? Self.mark(rule.status) : ("·", RGB.gray)
             return FrameOverlay.Row(text: "\(mark) \(Self.ruleName(rule.id))", color: color)
-        }
+        } + analysis.pendingRules.map { FrameOverlay.Row(text: "· \(Self.ruleName($0))", color: .gray) }
         if isBottom(index) && freezeFrameCount > 0 {
             var text = "BOTTOM"
             if let depth = verdict.rules.first(where: { $0.id == .squatDepth }), let v = depth.value {
@@ -306,9 +306,10 @@ public struct FrameOverlay: Sendable, Equatable {
     public var freezeCaption: String?
 
     /// Whether `other` shows the same, except that the depth gauge's marker may show a value up to
-    /// `gaugeTolerance` away in the same colour (one step of its two-decimal text when the tolerance
-    /// is 0.01), the reference lines may lie up to `linesTolerance` pixels away, and the label and
-    /// checklist are not compared (`ReplayAgreement` compares their switches).
+    /// `gaugeTolerance` away (one step of its two-decimal text when the tolerance is 0.01, and the
+    /// other colour when a band edge lies between the two readings), the reference lines may lie up to
+    /// `linesTolerance` pixels away, and the label and checklist are not compared (`ReplayAgreement`
+    /// compares their switches).
     func sameFixedParts(as other: FrameOverlay, gaugeTolerance: Double, linesTolerance: Double) -> Bool {
         guard frame == other.frame, lifter == other.lifter, freezeCaption == other.freezeCaption,
               checklist.count == other.checklist.count else { return false }
@@ -324,7 +325,7 @@ public struct FrameOverlay: Sendable, Equatable {
             else { return false }
             switch (a.marker, b.marker) {
             case (nil, nil): return true
-            case let (x?, y?): return x == y || (x.color == y.color && abs(x.value - y.value) <= gaugeTolerance + 1e-9)
+            case let (x?, y?): return x == y || abs(x.value - y.value) <= gaugeTolerance + 1e-9
             default: return false
             }
         default: return false

@@ -77,17 +77,19 @@ struct ReplayAgreementTests {
         #expect(!agreement.accepts(drawn: overlays(final, marks: failed), reference: reference))
     }
 
-    @Test("the gauge may read one hundredth of a thigh away in the same colour, no more")
+    @Test("the gauge may read one hundredth of a thigh away, across a band edge too, no more")
     func gauge() {
         let values = final.indices.map { -0.5 + Double($0) * 0.04 }
         let reference = overlays(final, gauge: values)
         #expect(agreement.accepts(drawn: overlays(final, gauge: values.map { $0 + 0.006 }), reference: reference))
         #expect(!agreement.accepts(drawn: overlays(final, gauge: values.map { $0 + 0.02 }), reference: reference))
-        // Across zero the colour changes (red to green): never kept, however close.
+        // Across zero the colour changes (red to green): kept within the tolerance, not beyond it.
         var flipped = values
         flipped[12] = 0.001
         var finalFlipped = values
         finalFlipped[12] = -0.001
+        #expect(agreement.accepts(drawn: overlays(final, gauge: flipped), reference: overlays(final, gauge: finalFlipped)))
+        flipped[12] = 0.012
         #expect(!agreement.accepts(drawn: overlays(final, gauge: flipped), reference: overlays(final, gauge: finalFlipped)))
     }
 

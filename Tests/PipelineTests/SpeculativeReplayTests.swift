@@ -14,21 +14,22 @@ import TestSupport
 struct SpeculativeReplayTests {
     static let fps = 30.0
 
-    /// A 3.5 s 640×480 clip named like a squat attempt.
-    private func clip(in dir: TempDir) throws -> String {
+    /// A 3.5 s (`frames` at 30 fps) 640×480 clip named like a squat attempt.
+    private func clip(in dir: TempDir, frames: Int = 105) throws -> String {
         let path = dir.path("squat-1.mp4")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x480:rate=30", "-frames:v", "105",
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x480:rate=30", "-frames:v", String(frames),
                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path])
         return path
     }
 
     /// One person seen from the side: standing for 0.7 s, down for 0.8 s, up for 0.8 s, standing.
-    /// With `twice`: standing for 0.3 s, a half-depth squat (1 s), then a full one from 1.6 s.
-    private static func squatter(at time: Double, twice: Bool = false) -> PersonPose {
+    /// With `twice`: standing for 0.3 s, a half-depth squat (1 s), then a full one from 1.6 s. With
+    /// `setup`: standing for that long instead of 0.7 s.
+    private static func squatter(at time: Double, twice: Bool = false, setup: Double = 0.7) -> PersonPose {
         func dip(_ t: Double, _ half: Double, _ scale: Double) -> Double {
             t < 0 ? 0 : t < half ? scale * t / half : t < 2 * half ? scale * (1 - (t - half) / half) : 0
         }
-        let depth = twice ? max(dip(time - 0.3, 0.5, 0.5), dip(time - 1.6, 0.8, 1)) : dip(time - 0.7, 0.8, 1)
+        let depth = twice ? max(dip(time - 0.3, 0.5, 0.5), dip(time - 1.6, 0.8, 1)) : dip(time - setup, 0.8, 1)
         func lerp(_ a: Double, _ b: Double) -> Double { a + (b - a) * depth }
         var points = [(Double, Double)](repeating: (300, 200), count: BlazePoseLandmark.count)
         func set(_ l: BlazePoseLandmark, _ x: Double, _ y: Double) { points[l.rawValue] = (x, y) }
@@ -45,13 +46,14 @@ struct SpeculativeReplayTests {
         return PersonPose(score: 0.9, landmarks: points.map { Landmark(x: $0.0, y: $0.1, visibility: 0.95) })
     }
 
-    private enum People { case none, squatter, twoSquats }
+    private enum People { case none, squatter, twoSquats, lateSquatter }
 
     /// Runs the speculation over the clip's frames as the pose stage would, then completes it with
     /// the final judgment; returns the outcome and the final renderer.
     private func speculate(_ source: String, to output: String, people: People, lift: LiftKind? = nil,
                            options: SpeculativeReplay.Options = SpeculativeReplay.Options(),
-                           finalLift: LiftKind? = nil, awaitDrawing: Bool = false, slowly: Bool = false)
+                           finalLift: LiftKind? = nil, awaitDrawing: Bool = false, slowly: Bool = false,
+                           afterFrame: ((Int, SpeculativeReplay) -> Void)? = nil)
         throws -> (SpeculativeReplay.Outcome?, ReplayRenderer) {
         // As the pipeline reads when it speculates: with the decoded pictures (writeReplay does too).
         let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
@@ -60,10 +62,13 @@ struct SpeculativeReplayTests {
                                          writer: WriterOptions(preset: "ultrafast"), options: options)
         var poses: [PoseFrame] = []
         while let f = try reader.next() {
+            let index = f.index
             let pose = PoseFrame(index: f.index, time: f.time,
-                                 people: people == .none ? [] : [Self.squatter(at: f.time, twice: people == .twoSquats)])
+                                 people: people == .none ? [] : [Self.squatter(at: f.time, twice: people == .twoSquats,
+                                                                               setup: people == .lateSquatter ? 3 : 0.7)])
             poses.append(pose)
             spec.append(pose, f)
+            afterFrame?(index, spec)
             // As fast as a pose stage on a fast machine: the speculation judges the clip as it grows.
             if slowly { Thread.sleep(forTimeInterval: 0.01) }
         }
@@ -125,6 +130,30 @@ struct SpeculativeReplayTests {
             checked += 1
         }
         #expect(checked >= 10)
+    }
+
+    @Test("a long set-up (3 s standing) is drawn before the descent begins, and the file stands")
+    func longSetup() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir, frames: 180)
+        let output = dir.path("spec.mp4")
+        // At 2.8 s, before the descent (3.0 s): the provisional judgment sees a lifter standing, so the
+        // set-up frames more than a second old are drawn.
+        let drawnBeforeDescent = LockedBox(0)
+        let (outcome, renderer) = try speculate(source, to: output, people: .lateSquatter, slowly: true) { index, spec in
+            guard index == 84 else { return }
+            let deadline = Date().addingTimeInterval(20)
+            while spec.framesDrawn == 0, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            drawnBeforeDescent.value = spec.framesDrawn
+        }
+        #expect(drawnBeforeDescent.value > 0 && drawnBeforeDescent.value <= 85 - 30)
+        let start = try #require(renderer.verdict.keyFrames.start)
+        #expect(start.frame >= 85)
+        let o = try #require(outcome, "the set-up drawn before the descent agrees with the final judgment")
+        #expect(o.speculated >= drawnBeforeDescent.value)
+        #expect(o.result.frames == 180 + renderer.freezeFrameCount + renderer.cardFrameCount)
+        #expect(FileManager.default.fileExists(atPath: output))
     }
 
     @Test("a second, deeper squat moves the bottom after the first was drawn: the speculation gives up and leaves no file")

@@ -222,7 +222,9 @@ public struct ReplayRenderer: Sendable {
         guard !rows.isEmpty else { return }
         let s = max(1, image.height / 360)
         let rowH = 10 * s
-        let longest = verdict.rules.map { Self.ruleName($0.id).count + 2 }.max() ?? 10
+        // From the rows themselves, so that equal overlays draw equal boxes (a partial analysis lists
+        // its rules as pending, not in the verdict).
+        let longest = rows.map(\.text.count).max() ?? 10
         let w = longest * 6 * s + 8 * s, h = rowH * rows.count + 6 * s
         let x = 4 * s, y = image.height - h - 4 * s
         image.fillRect(x: x, y: y, width: w, height: h, .black, alpha: 0.55)

@@ -151,7 +151,34 @@ struct DamageTests {
                 #expect(rect.x0 >= 0 && rect.x1 <= 97 && rect.y0 >= 0 && rect.y1 <= 61 && rect.x0 < rect.x1)
                 #expect(rect.y0 % Damage.bandHeight == 0)
             }
+            Self.expectApart(damage)
         }
+    }
+
+    /// Within a band, the rectangles are left to right and more than `joinGap` apart (never overlapping).
+    static func expectApart(_ d: Damage, sourceLocation: SourceLocation = #_sourceLocation) {
+        for (a, b) in zip(d.rectangles, d.rectangles.dropFirst()) where a.y0 == b.y0 {
+            #expect(b.x0 - a.x1 > Int(Damage.joinGap), "\(a) and \(b)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("what is drawn side by side on the same rows keeps its own spans, up to three a band; close ones join")
+    func spansSideBySide() {
+        var d = Damage(width: 1280, height: 32)
+        d.mark(x0: 8, y0: 0, x1: 280, y1: 16)       // a checklist at the left
+        d.mark(x0: 1180, y0: 0, x1: 1240, y1: 16)   // a gauge at the right
+        d.mark(x0: 500, y0: 4, x1: 520, y1: 12)     // a limb in the middle
+        #expect(d.rectangles.map { [$0.x0, $0.x1] } == [[8, 280], [500, 520], [1180, 1240]])
+        #expect(abs(d.coverage - Double((272 + 20 + 60) * 16) / Double(1280 * 32)) < 1e-12)
+        d.mark(x0: 530, y0: 0, x1: 600, y1: 1)      // 10 columns from the limb: joined to it
+        #expect(d.rectangles.map { [$0.x0, $0.x1] } == [[8, 280], [500, 600], [1180, 1240]])
+        d.mark(x0: 800, y0: 0, x1: 810, y1: 1)      // a fourth: joins the nearest (the limb's)
+        #expect(d.rectangles.map { [$0.x0, $0.x1] } == [[8, 280], [500, 810], [1180, 1240]])
+        d.mark(x0: 270, y0: 0, x1: 505, y1: 1)      // bridges two spans: they become one
+        #expect(d.rectangles.map { [$0.x0, $0.x1] } == [[8, 810], [1180, 1240]])
+        Self.expectApart(d)
+        d.mark(x0: 820, y0: 20, x1: 830, y1: 21)    // another band: its own
+        #expect(d.rectangles.last.map { [$0.x0, $0.y0, $0.x1, $0.y1] } == [820, 16, 830, 32])
     }
 
     @Test("bands keep their own spans; tracking is off by default and does not change equality")

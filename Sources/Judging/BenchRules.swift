@@ -23,6 +23,7 @@ extension LiftContext {
         guard travel >= config.minTravel * s.torso else {
             out.problems.append("no press found: the bar moved only \(fmt(travel / s.torso)) torso lengths "
                                 + "(at least \(fmt(config.minTravel)) needed)")
+            if partial { awaitingLift(&out, present: present, kind: .bench) }
             return out
         }
         let tol = config.phaseTolerance * travel

@@ -21,6 +21,7 @@ extension LiftContext {
         guard travel >= config.minTravel * s.torso else {
             out.problems.append("no pull found: the bar rose only \(fmt(travel / s.torso)) torso lengths "
                                 + "(at least \(fmt(config.minTravel)) needed)")
+            if partial { awaitingLift(&out, present: present, kind: .deadlift) }
             return out
         }
         let tol = config.phaseTolerance * travel

@@ -30,10 +30,11 @@ public struct Judge: Sendable {
     }
 
     /// `partial`: `track` is the start of a clip still arriving (the provisional judgments of the replay
-    /// drawn during inference). A squat whose lifter has not moved yet is then analysed as set-up:
-    /// every frame seen so far is `.setup`, the depth gauge is measured on the set-up's thigh length
-    /// and the squat's rules are listed in `Analysis.pendingRules`, which is how the analysis of the
-    /// whole clip will show those frames once the squat is found. The verdict is the same either way.
+    /// drawn during inference). A lift whose lifter has not moved yet is then analysed as set-up:
+    /// every frame seen so far is `.setup` (for a squat, with the depth gauge measured on the set-up's
+    /// thigh length) and the lift's rules are listed in `Analysis.pendingRules`, which is how the
+    /// analysis of the whole clip will show those frames once the lift is found. The verdict is the
+    /// same either way.
     public func analyze(_ track: PoseTrack, lift: LiftKind? = nil, partial: Bool = false) -> Analysis {
         // Frames in index order, duplicates dropped.
         var frames: [PoseFrame] = []

@@ -15,6 +15,16 @@ public enum LiftKind: String, Codable, CaseIterable, Sendable {
     case bench
     case deadlift
 
+    /// The lift's rules, in the order its verdict lists them.
+    public var rules: [RuleID] {
+        switch self {
+        case .squat: [.squatKneesLockedStart, .squatDepth, .squatSingleBottom, .squatNoDownwardAscent, .squatKneesLockedFinish]
+        case .bench: [.benchPauseOnChest, .benchNoDownwardPress, .benchElbowsLockedFinish, .benchButtocksOnBench]
+        case .deadlift: [.deadliftNoDownwardBar, .deadliftKneesLockedFinish, .deadliftHipsLockedFinish,
+                         .deadliftShouldersBackFinish]
+        }
+    }
+
     /// The lift named by an object key or file name, or `nil` when the key names none or more than one.
     ///
     /// Convention: the key is split into path segments at `/` (and `\`), and each segment into tokens at

@@ -69,6 +69,14 @@ struct LiftContext {
 
     var lockWindowFrames: Int { max(1, Int((config.lockWindowSeconds * s.fps).rounded())) }
 
+    /// A partial analysis before the lifter has moved (the tracked point has not travelled far enough
+    /// for a lift): every frame seen with it is set-up, as in the whole clip's analysis once the lift
+    /// is found (the frames up to its start), and the lift's rules are pending.
+    func awaitingLift(_ out: inout LiftOutcome, present: [Int], kind: LiftKind) {
+        for i in present { out.phases[i] = .setup }
+        out.pendingRules = kind.rules
+    }
+
     /// How close (px) to a settled level a refined phase boundary must come: 2 % of the travel or twice
     /// the per-frame noise of the landmarks tracked, whichever is larger.
     func fineTolerance(travel: Double, noiseOf marks: [BlazePoseLandmark]) -> Double {

@@ -139,19 +139,13 @@ extension LiftContext {
         return out
     }
 
-    /// The squat's rules, in the order `judgeSquat` lists them.
-    static let squatRules: [RuleID] = [.squatKneesLockedStart, .squatDepth, .squatSingleBottom, .squatNoDownwardAscent,
-                                       .squatKneesLockedFinish]
-
-    /// A partial analysis before the lifter has moved: every frame seen with the hips is set-up, as in
-    /// the whole clip's analysis once the squat is found (the frames up to its start). The thigh is
-    /// the median over those frames, the set-up's scale `judgeSquat` uses; the rules are pending.
+    /// `awaitingLift` for a squat, with the depth gauge on the thigh's median over those frames (the
+    /// set-up's scale `judgeSquat` uses).
     private func awaitingSquat(_ out: inout LiftOutcome, present: [Int]) {
         guard let thigh = median(present.compactMap { s.thighLength($0) }), thigh > 1 else { return }
-        for i in present { out.phases[i] = .setup }
+        awaitingLift(&out, present: present, kind: .squat)
         out.depthPx = (0..<s.count).map { s.depthMargin($0) }
         out.depthThigh = out.depthPx.map { $0.map { $0 / thigh } }
-        out.pendingRules = Self.squatRules
     }
 
     private func depthRule(margin: [Double?], thigh: Double, range: ClosedRange<Int>)

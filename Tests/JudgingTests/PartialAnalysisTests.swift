@@ -76,13 +76,45 @@ struct PartialAnalysisTests {
         #expect(checked >= 5)
     }
 
-    @Test("a partial analysis of a lift under way, or of a bench press or deadlift, lists no pending rules")
-    func pendingOnlyBeforeASquat() throws {
-        let clip = Self.longSetup(seed: 7, yaw: 60)
-        let whole = Judge().analyze(clip.track, lift: .squat, partial: true)
+    @Test("a bench press or deadlift before the bar moves: set-up, the lift's rules pending, as the whole clip's analysis shows them",
+          arguments: [LiftKind.bench, .deadlift])
+    func otherLiftsBeforeMovement(kind: LiftKind) throws {
+        let track: PoseTrack
+        if kind == .bench {
+            var s = BenchSpec(yaw: 80)
+            s.holdBefore = 3
+            s.noise.jitterPx = 1
+            track = s.clip(seed: 8).track
+        } else {
+            var s = DeadliftSpec(yaw: 80)
+            s.setup = 3
+            s.noise.jitterPx = 1
+            track = s.clip(seed: 9).track
+        }
+        let whole = Judge().analyze(track, lift: kind)
+        let start = try #require(whole.verdict.keyFrames.start, "\(whole.verdict.reasons)")
+        #expect(whole.verdict.rules.map(\.id) == kind.rules)
+        var checked = 0
+        for n in stride(from: 45, to: start.frame - 5, by: 10) {
+            let partial = Judge().analyze(Self.prefix(track, n), lift: kind, partial: true)
+            guard partial.verdict.lifterTrackId != nil else { continue }
+            #expect(partial.pendingRules == kind.rules, "prefix of \(n) frames")
+            for (p, w) in zip(partial.frames.prefix(n - 15), whole.frames) where w.lifterPerson != nil {
+                #expect(p.phase == .setup && w.phase == .setup, "frame \(p.frame) of \(n)")
+            }
+            checked += 1
+        }
+        #expect(checked >= 5)
+    }
+
+    @Test("every lift's verdict lists its rules in LiftKind.rules order; a partial analysis of a lift under way lists none pending")
+    func ruleOrder() throws {
+        let squat = Self.longSetup(seed: 7, yaw: 60)
+        let whole = Judge().analyze(squat.track, lift: .squat, partial: true)
         #expect(whole.verdict.keyFrames.start != nil)
         #expect(whole.pendingRules.isEmpty)
-        let early = Self.prefix(clip.track, 30)
-        #expect(Judge().analyze(early, lift: .deadlift, partial: true).pendingRules.isEmpty)
+        #expect(whole.verdict.rules.map(\.id) == LiftKind.squat.rules)
+        #expect(Set(LiftKind.allCases.flatMap(\.rules)) == Set(RuleID.allCases))
+        for kind in LiftKind.allCases { #expect(kind.rules.allSatisfy { $0.lift == kind }) }
     }
 }

@@ -40,9 +40,10 @@ extension LiftContext {
         let liftRange = (start ?? first)...(lockout ?? last)
 
         // Thigh length while standing (the thigh is foreshortened when it tilts toward the camera),
-        // from the set-up when it stands for at least the lock window (`lockWindowSeconds`): that scale is settled once the lift has
-        // started, so a depth measured at the bottom keeps its value whatever follows (a judgment made
-        // while the clip is still arriving gives the same numbers as the final one).
+        // from the set-up when it stands for at least the lock window (`lockWindowSeconds`): that
+        // scale is settled once the lift has started, so a depth measured at the bottom keeps its
+        // value whatever follows (a judgment made while the clip is still arriving gives the same
+        // numbers as the final one).
         let standingSlots = present.filter { (height[$0] ?? -.infinity) >= standing - tol }
         let setupThighs = start.map { start in standingSlots.filter { $0 <= start }.compactMap { s.thighLength($0) } } ?? []
         let standingThighs = setupThighs.count >= max(3, w) ? setupThighs

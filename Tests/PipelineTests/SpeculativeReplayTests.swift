@@ -93,12 +93,19 @@ struct SpeculativeReplayTests {
         #expect(o.speculated > 0 && o.speculated <= 105 - Int(SpeculativeReplay.Options().lagSeconds * Self.fps))
         #expect(o.judgments >= 1)
         #expect(o.result.frames == 105 + renderer.cardFrameCount)
+        try expectSameAsSecondPass(dir.path("spec.mp4"), source: source, renderer: renderer, in: dir)
+    }
+
+    /// Draws the replay after inference from `renderer` and expects `speculative` to be that file, byte
+    /// for byte.
+    private func expectSameAsSecondPass(_ speculative: String, source: String, renderer: ReplayRenderer, in dir: TempDir,
+                                        sourceLocation: SourceLocation = #_sourceLocation) throws {
         _ = try JudgePipeline.writeReplay(source: source, to: dir.path("seq.mp4"), renderer: renderer,
                                           reader: ReaderOptions(), writer: WriterOptions(preset: "ultrafast"))
-        let spec = try Data(contentsOf: URL(fileURLWithPath: dir.path("spec.mp4")))
+        let spec = try Data(contentsOf: URL(fileURLWithPath: speculative))
         let seq = try Data(contentsOf: URL(fileURLWithPath: dir.path("seq.mp4")))
         let same = spec == seq // a Bool: swift-testing would diff two differing files byte by byte for hours
-        #expect(same, "speculative \(spec.count) bytes vs second pass \(seq.count)")
+        #expect(same, "speculative \(spec.count) bytes vs second pass \(seq.count)", sourceLocation: sourceLocation)
     }
 
     @Test("a clean squat: every provisional judgment that has found the lifter and the start agrees with the final one, and the file stands")
@@ -155,12 +162,7 @@ struct SpeculativeReplayTests {
         #expect(o.result.frames == 180 + renderer.freezeFrameCount + renderer.cardFrameCount)
         // Noiseless poses: every overlay drawn provisionally is exactly the final one, so the file is
         // the one drawn after inference, byte for byte (the set-up's checklist box included).
-        _ = try JudgePipeline.writeReplay(source: source, to: dir.path("seq.mp4"), renderer: renderer,
-                                          reader: ReaderOptions(), writer: WriterOptions(preset: "ultrafast"))
-        let spec = try Data(contentsOf: URL(fileURLWithPath: output))
-        let seq = try Data(contentsOf: URL(fileURLWithPath: dir.path("seq.mp4")))
-        let same = spec == seq
-        #expect(same, "speculative \(spec.count) bytes vs second pass \(seq.count)")
+        try expectSameAsSecondPass(output, source: source, renderer: renderer, in: dir)
     }
 
     @Test("a second, deeper squat moves the bottom after the first was drawn: the speculation gives up and leaves no file")

@@ -72,12 +72,16 @@ public struct ReplayRenderer: Sendable {
             o.lines = FrameOverlay.Lines(hip: lines.hip, knee: lines.knee)
         }
         if verdict.lift == .squat { o.gauge = gauge(current: fa?.depthMarginThigh, height: height) }
+        // A rule's row: its mark once decided (`status`), a grey dot until then.
+        func row(_ id: RuleID, _ status: RuleStatus?) -> FrameOverlay.Row {
+            let (mark, color) = status.map(Self.mark) ?? ("·", RGB.gray)
+            return FrameOverlay.Row(text: "\(mark) \(Self.ruleName(id))", color: color)
+        }
         o.checklist = verdict.rules.map { rule in
             let timing = analysis.ruleTimings.first { $0.id == rule.id }
             let decided = timing?.decidedFrame.map { index >= $0 } ?? false
-            let (mark, color) = decided ? Self.mark(rule.status) : ("·", RGB.gray)
-            return FrameOverlay.Row(text: "\(mark) \(Self.ruleName(rule.id))", color: color)
-        } + analysis.pendingRules.map { FrameOverlay.Row(text: "· \(Self.ruleName($0))", color: .gray) }
+            return row(rule.id, decided ? rule.status : nil)
+        } + analysis.pendingRules.map { row($0, nil) }
         if isBottom(index) && freezeFrameCount > 0 {
             var text = "BOTTOM"
             if let depth = verdict.rules.first(where: { $0.id == .squatDepth }), let v = depth.value {

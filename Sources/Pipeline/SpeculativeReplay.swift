@@ -18,8 +18,9 @@ import Replay
 /// same lifter, values, statuses and held frame; a phase label or rule mark may switch up to 0.1 s
 /// away and the gauge may read 0.01 thigh away): when all agree the file stands and only the last
 /// `lag` frames and the card remain; otherwise the file is thrown away and the caller draws the replay
-/// again. Drawing waits for a provisional judgment that has found the lifter and the start of the lift
-/// (up to `setupWaitSeconds`), since frames drawn before would lack them. The speculation can cost
+/// again. Drawing waits for a provisional judgment that has found the lifter and either the start of
+/// the lift or a set-up with no movement yet (up to `setupWaitSeconds`), since frames drawn before
+/// would lack them. The speculation can cost
 /// time, never a different call.
 final class SpeculativeReplay: @unchecked Sendable {
     struct Options: Sendable {
@@ -139,13 +140,13 @@ final class SpeculativeReplay: @unchecked Sendable {
             let renderer = ReplayRenderer(analysis: judge.analyze(track, lift: lift, partial: true), track: track)
             judgments += 1
             judgedAt = snapshot.count
-            // Nothing is drawn before the lifter is found and either the start of the lift or, for a
-            // squat whose lifter has not moved yet, the set-up (until then the frames would be drawn
-            // without the skeleton, the phases and the rules, and differ from the final judgment's),
-            // unless that keeps more than `setupWait` frames or three quarters of the pending budget
-            // waiting. Set-up frames are drawn a further `lag` behind: the first frames of a descent
-            // are set-up until the hips have travelled far enough for the squat to be found (as far as half
-            // the pending budget allows).
+            // Nothing is drawn before the lifter is found and either the start of the lift or, when
+            // the lifter has not moved yet, the set-up (until then the frames would be drawn without
+            // the skeleton, the phases and the rules, and differ from the final judgment's), unless
+            // that keeps more than `setupWait` frames or three quarters of the pending budget waiting.
+            // Set-up frames are drawn a further `lag` behind (as far as half the pending budget
+            // allows): the first frames of a descent or a pull are set-up until the tracked point has
+            // travelled far enough for the lift to be found.
             condition.lock()
             let lifter = renderer.verdict.lifterTrackId != nil
             let started = lifter && renderer.verdict.keyFrames.start != nil

@@ -5,18 +5,27 @@ import Imaging
 public struct WriterOptions: Sendable {
     /// libx264 preset: ultrafast … veryslow.
     public var preset: String
-    /// Constant rate factor (0–51, lower is better quality).
-    public var crf: Int
+    /// How x264 picks each frame's quantiser.
+    public var rateControl: RateControl
     /// Encoder threads.
     public var threads: Int
     /// Extra libx264 options (`key=value:key=value`), e.g. "sliced-threads=1".
     public var x264Params: String?
 
-    public init(preset: String = "veryfast", crf: Int = 23, threads: Int = 2, x264Params: String? = nil) {
+    public init(preset: String = "veryfast", rateControl: RateControl = .crf(23), threads: Int = 2, x264Params: String? = nil) {
         self.preset = preset
-        self.crf = crf
+        self.rateControl = rateControl
         self.threads = threads
         self.x264Params = x264Params
+    }
+
+    public enum RateControl: Sendable, Equatable {
+        /// Constant rate factor (0–51, lower is better quality): each frame's quantiser follows its
+        /// complexity, which x264 measures on a half-size copy of every frame.
+        case crf(Int)
+        /// One quantiser for every frame (0–51; 0 is lossless). No complexity measure: at ultrafast
+        /// that is about a third of x264's time per frame (docs/replay.md).
+        case qp(Int)
     }
 }
 
@@ -99,7 +108,10 @@ public final class VideoWriter: @unchecked Sendable {
             cc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
         }
         av_opt_set(cc.pointee.priv_data, "preset", options.preset, 0)
-        av_opt_set(cc.pointee.priv_data, "crf", String(options.crf), 0)
+        switch options.rateControl {
+        case .crf(let crf): av_opt_set(cc.pointee.priv_data, "crf", String(crf), 0)
+        case .qp(let qp): av_opt_set(cc.pointee.priv_data, "qp", String(qp), 0)
+        }
         if let params = options.x264Params, !params.isEmpty {
             let r = av_opt_set(cc.pointee.priv_data, "x264-params", params, 0)
             guard r >= 0 else { throw fail(r, "x264 options \(params)") }

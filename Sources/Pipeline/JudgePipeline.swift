@@ -106,7 +106,7 @@ public final class JudgePipeline: @unchecked Sendable {
     /// The replay's encoder settings: ultrafast, and one x264 thread. The replay's encoding runs on
     /// its own thread beside inference on a small machine, where x264's frame threads cost about a
     /// quarter more CPU for the same frames.
-    public static let replayWriter = WriterOptions(preset: "ultrafast", threads: 1)
+    public static let replayWriter = WriterOptions(preset: "ultrafast", rateControl: .qp(20), threads: 1)
 
     /// The encoder settings of a replay drawn after inference: `replay` with x264 frame threads on
     /// `cores` (the cores this job may use — a fleet worker running several jobs passes its share),

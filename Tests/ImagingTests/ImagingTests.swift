@@ -52,6 +52,33 @@ struct ImagingTests {
         #expect(img == before)
     }
 
+    @Test("fillRect gives each pixel of the clipped rectangle the 8.8 blend of its colour, and leaves the rest alone")
+    func fillRectBlend() {
+        var g = SeededRandom(seed: 7)
+        for _ in 0..<200 {
+            var img = RGBImage(width: 53, height: 29)
+            for i in img.pixels.indices { img.pixels[i] = UInt8.random(in: 0...255, using: &g) }
+            let before = img
+            let (x, y) = (Int.random(in: -20...60, using: &g), Int.random(in: -20...35, using: &g))
+            let (w, h) = (Int.random(in: 0...70, using: &g), Int.random(in: 0...40, using: &g))
+            let c = RGB(UInt8.random(in: 0...255, using: &g), UInt8.random(in: 0...255, using: &g),
+                        UInt8.random(in: 0...255, using: &g))
+            let alpha = [0.0, 1.0, 1.5, Double.random(in: 0...1, using: &g)][Int.random(in: 0...3, using: &g)]
+            img.fillRect(x: x, y: y, width: w, height: h, c, alpha: alpha)
+            // The reference: each channel as (p × (256 − a) + c × a + 128) >> 8, a = alpha in 256ths.
+            let a = alpha >= 1 ? 256 : Int(alpha * 256 + 0.5)
+            func blended(_ p: UInt8, _ c: UInt8) -> UInt8 { a == 0 ? p : UInt8((Int(p) * (256 - a) + Int(c) * a + 128) >> 8) }
+            for py in 0..<29 {
+                for px in 0..<53 {
+                    let o = before.pixel(x: px, y: py)
+                    let inRect = px >= x && px < x + w && py >= y && py < y + h
+                    let want = inRect ? RGB(blended(o.r, c.r), blended(o.g, c.g), blended(o.b, c.b)) : o
+                    #expect(img.pixel(x: px, y: py) == want, "(\(px), \(py)) of rect \(x),\(y) \(w)×\(h) alpha \(alpha)")
+                }
+            }
+        }
+    }
+
     @Test("text: glyphs render, unknown characters fall back, width is predictable")
     func text() {
         var img = RGBImage(width: 80, height: 20)

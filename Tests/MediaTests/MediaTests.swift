@@ -194,7 +194,7 @@ struct EncodeTests {
         let source = dir.path("src.mp4")
         try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", "6",
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", source])
-        let lossless = WriterOptions(preset: "ultrafast", crf: 0, threads: 1)
+        let lossless = WriterOptions(preset: "ultrafast", rateControl: .qp(0), threads: 1)
         let paths = ["over", "full", "untracked"].map { dir.path("\($0).mp4") }
         let writers = try paths.map { try VideoWriter(path: $0, width: 320, height: 240, frameRate: FrameRate(30), options: lossless) }
         let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))

@@ -28,9 +28,9 @@ struct WorkerPriorityTests {
     func redrawWriter() {
         let replay = JudgePipeline.replayWriter
         let redraw = JudgePipeline.redrawWriter(replay)
-        #expect(redraw.preset == replay.preset && redraw.crf == replay.crf && redraw.x264Params == replay.x264Params)
+        #expect(redraw.preset == replay.preset && redraw.rateControl == replay.rateControl && redraw.x264Params == replay.x264Params)
         #expect(redraw.threads == max(1, min(4, ProcessInfo.processInfo.activeProcessorCount)))
-        #expect(JudgePipeline.redrawWriter(WriterOptions(preset: "medium", crf: 18, threads: 8)).threads == 8)
+        #expect(JudgePipeline.redrawWriter(WriterOptions(preset: "medium", rateControl: .crf(18), threads: 8)).threads == 8)
         // A fleet worker's job passes its share of the cores.
         #expect(JudgePipeline.redrawWriter(replay, cores: 1).threads == 1)
         #expect(JudgePipeline.redrawWriter(replay, cores: 3).threads == 3)

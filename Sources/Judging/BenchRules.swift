@@ -13,12 +13,26 @@ extension LiftContext {
         out.trackedY = wristY
         let present = height.indices.filter { height[$0] != nil }
         guard let first = present.first, let last = present.last, present.count >= 3,
-              let chest = Movement.argmin(height, in: first...last), let low = height[chest] else {
+              var chest = Movement.argmin(height, in: first...last), var low = height[chest] else {
             out.problems.append("the lifter's wrists are not visible in enough frames to find a press")
             return out
         }
+        // More than one press: the attempt is the first (as for the squat), so its chest frame and
+        // travel are the first press's. The verdict is blocked below either way.
+        let clipTop = Movement.values(height, in: first...last).max() ?? low
+        let clipTol = config.phaseTolerance * (clipTop - low)
+        let reps = Movement.repetitions(height, atRest: { $0 >= clipTop - clipTol },
+                                        far: { $0 <= clipTop - (clipTop - low) / 2 })
+        var end = last
+        if reps > 1, let attempt = Movement.firstRepetition(height, atRest: { $0 >= clipTop - clipTol },
+                                                            far: { $0 <= clipTop - (clipTop - low) / 2 }),
+           let c = Movement.argmin(height, in: attempt), let v = height[c] {
+            chest = c
+            low = v
+            end = attempt.upperBound
+        }
         let topBefore = Movement.values(height, in: first...chest).max() ?? low
-        let topAfter = Movement.values(height, in: chest...last).max() ?? low
+        let topAfter = Movement.values(height, in: chest...end).max() ?? low
         let travel = max(topBefore, topAfter) - low
         guard travel >= config.minTravel * s.torso else {
             out.problems.append("no press found: the bar moved only \(fmt(travel / s.torso)) torso lengths "
@@ -39,7 +53,6 @@ extension LiftContext {
             } : nil
         let liftRange = (start ?? first)...(lockout ?? last)
         let top = max(topBefore, topAfter)
-        let reps = Movement.repetitions(height, atRest: { $0 >= top - tol }, far: { $0 <= top - travel / 2 })
         if reps > 1 {
             out.blocking.append("\(reps) presses in the clip: a verdict is for one attempt")
         }

@@ -12,10 +12,21 @@ extension LiftContext {
         out.trackedY = wristY
         let present = height.indices.filter { height[$0] != nil }
         guard let first = present.first, let last = present.last, present.count >= 3,
-              let top = Movement.argmax(height, in: first...last), let topValue = height[top],
-              let floor = Movement.argmin(height, in: first...top), let floorValue = height[floor] else {
+              var top = Movement.argmax(height, in: first...last), var topValue = height[top],
+              var floor = Movement.argmin(height, in: first...top), var floorValue = height[floor] else {
             out.problems.append("the lifter's wrists are not visible in enough frames to find a pull")
             return out
+        }
+        // More than one pull: the attempt is the first (as for the squat), so its top and floor are
+        // the first pull's. The verdict is blocked below either way.
+        let clipTol = config.phaseTolerance * (topValue - floorValue)
+        let reps = Movement.repetitions(height, atRest: { [floorValue] in $0 <= floorValue + clipTol },
+                                        far: { [topValue] in $0 >= topValue - clipTol })
+        if reps > 1, let attempt = Movement.firstRepetition(height, atRest: { [floorValue] in $0 <= floorValue + clipTol },
+                                                            far: { [topValue] in $0 >= topValue - clipTol }),
+           let t = Movement.argmax(height, in: attempt), let tv = height[t],
+           let f = Movement.argmin(height, in: first...t), let fv = height[f] {
+            (top, topValue, floor, floorValue) = (t, tv, f, fv)
         }
         let travel = topValue - floorValue
         guard travel >= config.minTravel * s.torso else {
@@ -35,7 +46,6 @@ extension LiftContext {
         let liftoff = Movement.refine(height, slot: coarseLiftoff, direction: -1, level: floorValue, fine: fine,
                                       limit: floor...coarseLiftoff)
         let liftRange = liftoff...lockoutSlot
-        let reps = Movement.repetitions(height, atRest: { $0 <= floorValue + tol }, far: { $0 >= topValue - tol })
         if reps > 1 {
             out.blocking.append("\(reps) pulls in the clip: a verdict is for one attempt")
         }

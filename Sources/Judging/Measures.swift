@@ -278,6 +278,24 @@ enum Movement {
         return count
     }
 
+    /// The frames of the first repetition `repetitions` counts: from the last rest frame before the
+    /// signal first goes far to the first rest frame after that (or the end). Nil without one.
+    static func firstRepetition(_ h: [Double?], atRest: (Double) -> Bool, far: (Double) -> Bool) -> ClosedRange<Int>? {
+        var lastRest: Int?
+        var start: Int?
+        for (i, v) in h.enumerated() {
+            guard let v else { continue }
+            if let start {
+                if atRest(v) { return start...i }
+            } else if let rest = lastRest, far(v) {
+                start = rest
+            } else if atRest(v) {
+                lastRest = i
+            }
+        }
+        return start.map { $0...(h.count - 1) }
+    }
+
     static func values(_ h: [Double?], in range: ClosedRange<Int>) -> [Double] {
         let lo = max(0, range.lowerBound), hi = min(h.count - 1, range.upperBound)
         guard lo <= hi else { return [] }

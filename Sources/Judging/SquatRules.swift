@@ -16,17 +16,28 @@ extension LiftContext {
             return out
         }
         let heights = present.compactMap { height[$0] }
-        guard let standing = quantile(heights, 0.95), let bottom = Movement.argmin(height, in: first...last),
-              let lowest = height[bottom] else {
+        guard let standing = quantile(heights, 0.95), var bottom = Movement.argmin(height, in: first...last),
+              var lowest = height[bottom] else {
             out.problems.append("no squat found")
             return out
         }
-        let travel = standing - lowest
+        var travel = standing - lowest
         guard travel >= config.minTravel * s.torso else {
             out.problems.append("no squat found: the hips moved only \(fmt(travel / s.torso)) torso lengths "
                                 + "(at least \(fmt(config.minTravel)) needed)")
             if partial { awaitingSquat(&out, present: present) }
             return out
+        }
+        // More than one squat: the attempt is the first (in a meet the first descent after the signal
+        // is the attempt; what follows is not part of it), so its bottom and travel are the first
+        // squat's. The verdict is blocked below either way.
+        let atRest = { [tol = config.phaseTolerance * travel] (v: Double) in v >= standing - tol }
+        let reps = Movement.repetitions(height, atRest: atRest, far: { $0 <= standing - travel / 2 })
+        if reps > 1, let attempt = Movement.firstRepetition(height, atRest: atRest, far: { $0 <= standing - travel / 2 }),
+           let b = Movement.argmin(height, in: attempt), let v = height[b], standing - v >= config.minTravel * s.torso {
+            bottom = b
+            lowest = v
+            travel = standing - v
         }
         let tol = config.phaseTolerance * travel
         let fine = fineTolerance(travel: travel, noiseOf: [.leftHip, .rightHip])
@@ -59,7 +70,6 @@ extension LiftContext {
         if start == nil {
             out.problems.append("the clip starts after the descent began: no standing start")
         }
-        let reps = Movement.repetitions(height, atRest: { $0 >= standing - tol }, far: { $0 <= standing - travel / 2 })
         if reps > 1 {
             out.blocking.append("\(reps) squats in the clip: a verdict is for one attempt")
         }

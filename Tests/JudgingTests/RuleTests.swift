@@ -138,22 +138,81 @@ struct RuleTests {
 
 @Suite("Repetitions")
 struct RepetitionTests {
-    @Test func twoSquatsInOneClipAreNotJudgedAsOne() {
+    @Test func twoSquatsInOneClipAreNotJudgedAsOne() throws {
         // A shallow squat, then a deep one: judging only the deepest would call a good lift.
         var deep = SquatSpec(depth: 0.3, yaw: 85)
         deep.noise.jitterPx = 0.5
         var shallow = deep
         shallow.depth = -0.3
         let a = shallow.clip(seed: 31).track, b = deep.clip(seed: 32).track
+        let (track, offset) = Self.oneAfterTheOther(a, b)
+        let v = judge(track)
+        #expect(v.decision == .needsReview, "\(v.reasons)")
+        #expect(v.reasons.first?.contains("2 squats in the clip") == true, "\(v.reasons)")
+        #expect(judge(a).decision == .noLift && judge(b).decision == .goodLift)
+        // The attempt measured is the first squat (the shallow one), not the deepest of the clip: its
+        // bottom, and its depth exactly as judged alone.
+        let bottom = try #require(v.keyFrames.bottom)
+        #expect(bottom.frame < offset, "bottom at frame \(bottom.frame), the second squat starts at \(offset)")
+        let depth = try #require(v.rules.first { $0.id == .squatDepth })
+        let alone = try #require(judge(a).rules.first { $0.id == .squatDepth })
+        #expect(depth.status == .failed && depth.value == alone.value, "\(depth) vs \(alone)")
+    }
+
+    @Test func twoPressesInOneClip() throws {
+        // A touch-and-go press (no pause: no lift), then a paused one: the first is measured.
+        var paused = BenchSpec(yaw: 85)
+        paused.noise.jitterPx = 0.5
+        var touch = paused
+        touch.touchAndGo = true
+        let a = touch.clip(seed: 33).track, b = paused.clip(seed: 33).track
+        #expect(judge(a).decision == .noLift && judge(b).decision == .goodLift)
+        let (track, offset) = Self.oneAfterTheOther(a, b)
+        let v = judge(track)
+        #expect(v.decision == .needsReview, "\(v.reasons)")
+        #expect(v.reasons.first?.contains("2 presses in the clip") == true, "\(v.reasons)")
+        let chest = try #require(v.keyFrames.bottom)
+        #expect(chest.frame < offset, "chest at frame \(chest.frame), the second press starts at \(offset)")
+        #expect(v.rule(.benchPauseOnChest)?.status == judge(a).rule(.benchPauseOnChest)?.status)
+        #expect(v.rule(.benchPauseOnChest)?.status == .failed)
+    }
+
+    @Test func twoPullsInOneClip() throws {
+        // A pull with a hitch (no lift), then a clean one: the first is measured.
+        var clean = DeadliftSpec(yaw: 85)
+        clean.noise.jitterPx = 0.5
+        var hitched = clean
+        hitched.hitch = 0.3
+        let a = hitched.clip(seed: 35).track, b = clean.clip(seed: 35).track
+        #expect(judge(a).decision == .noLift && judge(b).decision == .goodLift)
+        let (track, offset) = Self.oneAfterTheOther(a, b)
+        let v = judge(track)
+        #expect(v.decision == .needsReview, "\(v.reasons)")
+        #expect(v.reasons.first?.contains("2 pulls in the clip") == true, "\(v.reasons)")
+        let lockout = try #require(v.keyFrames.lockout)
+        #expect(lockout.frame < offset, "lockout at frame \(lockout.frame), the second pull starts at \(offset)")
+        #expect(v.rule(.deadliftNoDownwardBar)?.status == .failed)
+    }
+
+    /// `b` appended to `a` as one clip at 30 fps, and the index of `b`'s first frame.
+    static func oneAfterTheOther(_ a: PoseTrack, _ b: PoseTrack) -> (PoseTrack, Int) {
         var track = a
         let offset = a.frames.count
         for f in b.frames {
             track.frames.append(PoseFrame(index: f.index + offset, time: f.time + Double(offset) / 30, people: f.people))
         }
-        let v = judge(track)
-        #expect(v.decision == .needsReview, "\(v.reasons)")
-        #expect(v.reasons.first?.contains("2 squats in the clip") == true, "\(v.reasons)")
-        #expect(judge(a).decision == .noLift && judge(b).decision == .goodLift)
+        return (track, offset)
+    }
+
+    @Test("the first repetition: from the last rest before going far to the next rest")
+    func firstRepetition() {
+        let h: [Double?] = [0, 0, -5, -60, -100, -40, 0, nil, -90, -20, 0]
+        #expect(Movement.firstRepetition(h, atRest: { $0 >= -10 }, far: { $0 <= -50 }) == 2...6)
+        // Never back at rest: to the end. Starting far, or never far: none.
+        #expect(Movement.firstRepetition([0, -70, -80], atRest: { $0 >= -10 }, far: { $0 <= -50 }) == 0...2)
+        #expect(Movement.firstRepetition([-100, -100, 0, 0], atRest: { $0 >= -10 }, far: { $0 <= -50 }) == nil)
+        #expect(Movement.firstRepetition([0, -20, 0, nil], atRest: { $0 >= -10 }, far: { $0 <= -50 }) == nil)
+        #expect(Movement.firstRepetition([], atRest: { $0 >= -10 }, far: { $0 <= -50 }) == nil)
     }
 
     @Test func repetitionCounting() {

@@ -24,7 +24,7 @@ public struct WriterOptions: Sendable {
         /// complexity, which x264 measures on a half-size copy of every frame.
         case crf(Int)
         /// One quantiser for every frame (0–51; 0 is lossless). No complexity measure: at ultrafast
-        /// that is about a third of x264's time per frame (docs/replay.md).
+        /// x264 takes a sixth to two fifths less time per frame (docs/replay.md).
         case qp(Int)
     }
 }

@@ -103,9 +103,11 @@ public final class JudgePipeline: @unchecked Sendable {
         return JudgeOutcome(track: track, analysis: analysis!, stats: stats)
     }
 
-    /// The replay's encoder settings: ultrafast, and one x264 thread. The replay's encoding runs on
-    /// its own thread beside inference on a small machine, where x264's frame threads cost about a
-    /// quarter more CPU for the same frames.
+    /// The replay's encoder settings: ultrafast, a constant quantiser of 20 (CRF would have x264
+    /// measure every frame's complexity first; QP 20 is a little below CRF 23's quality at half to two
+    /// thirds of its size, docs/replay.md), and one x264 thread. The replay's encoding runs on its own
+    /// thread beside inference on a small machine, where x264's frame threads cost about a quarter
+    /// more CPU for the same frames.
     public static let replayWriter = WriterOptions(preset: "ultrafast", rateControl: .qp(20), threads: 1)
 
     /// The encoder settings of a replay drawn after inference: `replay` with x264 frame threads on

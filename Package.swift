@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg", "Imaging", "Scaling", "TestSupport"]),
         .testTarget(
             name: "PoseTests",
-            dependencies: ["Pose", "PoseData", "Media", "Imaging", "Pipeline", "TestSupport"],
+            dependencies: ["Pose", "PoseData", "Media", "Imaging", "Pipeline", "Scaling", "TestSupport"],
             swiftSettings: openVINOSwiftFlags
         ),
     ],

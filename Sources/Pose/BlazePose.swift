@@ -129,7 +129,6 @@ public final class BlazePose: @unchecked Sendable {
         let (threads, cache) = (options.threads, options.cacheDirectory)
         let detectorResult = LoadResult()
         let detectorLoad = Thread { detectorResult.finish(Result { try CompiledNetwork(path: detectorPath, threads: threads, cacheDirectory: cache) }) }
-        detectorLoad.stackSize = 1 << 20
         detectorLoad.start()
         let landmarkResult = Result { try CompiledNetwork(path: landmarkPath, threads: threads, cacheDirectory: cache) }
         detector = try detectorResult.wait().get()

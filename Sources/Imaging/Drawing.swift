@@ -6,6 +6,7 @@ extension RGBImage {
     public mutating func blend(x: Int, y: Int, _ c: RGB, alpha a: Double) {
         guard x >= 0, y >= 0, x < width, y < height, a > 0 else { return }
         damage?.mark(x0: x, y0: y, x1: x + 1, y1: y + 1)
+        guard !marksOnly else { return }
         blendUnmarked(x: x, y: y, c, alpha: a)
     }
 
@@ -38,6 +39,7 @@ extension RGBImage {
         let a = alpha >= 1 ? 256 : UInt32(alpha * 256 + 0.5)
         let ia = UInt16(256 - a)
         damage?.mark(x0: x0, y0: y0, x1: x1, y1: y1)
+        guard !marksOnly else { return }
         let (r, g, b) = (UInt16(UInt32(c.r) * a + 128), UInt16(UInt32(c.g) * a + 128), UInt16(UInt32(c.b) * a + 128))
         let stride = width * 3
         let count = 3 * (x1 - x0)
@@ -94,6 +96,7 @@ extension RGBImage {
                 if x0Row > x1Row { continue }
             }
             damage?.mark(x0: x0Row, y0: py, x1: x1Row + 1, y1: py + 1)
+            if marksOnly { continue }
             for px in x0Row...x1Row {
                 let fx = Double(px) + 0.5 - x0, fy = Double(py) + 0.5 - y0
                 var t = len2 > 0 ? (fx * dx + fy * dy) / len2 : 0
@@ -124,6 +127,7 @@ extension RGBImage {
         let minY = max(0, Int(cy - r - 1)), maxY = min(height - 1, Int(cy + r + 1))
         guard minX <= maxX, minY <= maxY else { return }
         damage?.mark(x0: minX, y0: minY, x1: maxX + 1, y1: maxY + 1)
+        guard !marksOnly else { return }
         for py in minY...maxY {
             for px in minX...maxX {
                 let dx = Double(px) + 0.5 - cx, dy = Double(py) + 0.5 - cy

@@ -15,6 +15,8 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
     case noFrames(path: String)
     case decodeFailed(path: String, message: String)
     case encodeFailed(path: String, message: String)
+    /// A decoded picture could not be copied to be drawn on (FFmpeg's message; out of memory).
+    case pictureCopyFailed(message: String)
     case invalidArgument(String)
 
     public var description: String {
@@ -32,6 +34,7 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noFrames(let p): "\(p): no decodable video frames"
         case .decodeFailed(let p, let m): "\(p): decoding failed: \(m)"
         case .encodeFailed(let p, let m): "\(p): encoding failed: \(m)"
+        case .pictureCopyFailed(let m): "could not copy a decoded picture to draw on it: \(m)"
         case .invalidArgument(let m): m
         }
     }

@@ -57,3 +57,38 @@ func convertRGBToYUV420(_ image: RGBImage, x0: Int, y0: Int, x1: Int, y1: Int,
         }
     }
 }
+
+/// YUV 4:2:0 planar → RGB24 for the rectangle x0..<x1 × y0..<y1 (all even) of `image`, BT.601
+/// limited range, the inverse of `convertRGBToYUV420`: each chroma sample serves its 2×2 block
+/// (no interpolation), so converting a rectangle gives the pixels a whole conversion gives there,
+/// and converting them back gives the chroma samples again (up to rounding and clipping). Pixels
+/// outside the rectangle are left alone.
+func convertYUV420ToRGB(x0: Int, y0: Int, x1: Int, y1: Int,
+                        y yPlane: UnsafePointer<UInt8>, yStride: Int,
+                        u uPlane: UnsafePointer<UInt8>, uStride: Int,
+                        v vPlane: UnsafePointer<UInt8>, vStride: Int,
+                        into image: inout RGBImage) {
+    precondition(x0 >= 0 && y0 >= 0 && x1 <= image.width && y1 <= image.height
+                 && x0 % 2 == 0 && y0 % 2 == 0 && x1 % 2 == 0 && y1 % 2 == 0)
+    guard x0 < x1, y0 < y1 else { return }
+    let stride = image.stride
+    @inline(__always) func clip(_ v: Int32) -> UInt8 { UInt8(truncatingIfNeeded: min(255, max(0, v >> 8))) }
+    image.pixels.withUnsafeMutableBufferPointer { buf in
+        guard let dst = buf.baseAddress else { return }
+        for row in y0..<y1 {
+            let l = yPlane + row * yStride
+            let u = uPlane + (row / 2) * uStride, v = vPlane + (row / 2) * vStride
+            let d = dst + row * stride
+            for cx in (x0 / 2)..<(x1 / 2) {
+                let cu = Int32(u[cx]) - 128, cv = Int32(v[cx]) - 128
+                let rAdd = 409 &* cv &+ 128, gAdd = -100 &* cu &- 208 &* cv &+ 128, bAdd = 516 &* cu &+ 128
+                for x in (2 * cx)..<(2 * cx + 2) {
+                    let luma = 298 &* (Int32(l[x]) - 16)
+                    d[3 * x] = clip(luma &+ rAdd)
+                    d[3 * x + 1] = clip(luma &+ gAdd)
+                    d[3 * x + 2] = clip(luma &+ bAdd)
+                }
+            }
+        }
+    }
+}

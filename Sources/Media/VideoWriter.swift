@@ -39,8 +39,6 @@ public final class VideoWriter: @unchecked Sendable {
     public let frameRate: FrameRate
     /// Frames encoded (held frames count once).
     public private(set) var framesWritten = 0
-    /// Frames of `write(_:over:)` encoded from the decoded picture's own planes (no copy).
-    private(set) var inPlaceFrames = 0
     /// Presentation time (in frame periods) of the next frame: `framesWritten` plus the held periods.
     public private(set) var nextPTS: Int64 = 0
 
@@ -48,7 +46,7 @@ public final class VideoWriter: @unchecked Sendable {
     private var codec: UnsafeMutablePointer<AVCodecContext>?
     private var stream: UnsafeMutablePointer<AVStream>?
     private var frame: UnsafeMutablePointer<AVFrame>?
-    /// A bare reference to a decoded picture's planes, for encoding it where it lies.
+    /// A bare reference to a decoded picture's planes, for encoding it where it lies (`write(_:)`).
     private var borrowed: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     /// The newest packet, written once the next one (or the end) gives its duration.
@@ -146,53 +144,21 @@ public final class VideoWriter: @unchecked Sendable {
         guard r >= 0 else { throw fail(r, "frame buffer") }
     }
 
-    /// Encodes one frame. Its size may differ from the writer's; it is scaled to fit.
-    ///
-    /// With `source`, the decoded picture `image` was converted from, and `image.damage` tracked
-    /// since then, the frame is that picture with only the damaged spans converted from `image`
-    /// (the same pixels there, the decoder's own elsewhere, a fraction of the conversion's cost).
-    /// Without either, or when the sizes differ, the whole image is converted.
-    ///
-    /// When `source` is the only reference left to the decoded picture, the spans are converted into
-    /// its own planes, which the encoder then reads (no copy of the picture): `source` afterwards
-    /// holds the drawn pixels there. A later write over the same `source` must draw at least where
-    /// this one did (a held frame drawn on a copy of this image does).
-    public func write(_ image: RGBImage, over source: SourcePicture?) throws {
-        guard let source, let damage = image.damage, image.width == width, image.height == height,
-              source.width >= width, source.height >= height, !finished, let frame, let borrowed else {
-            return try write(image)
+    /// Encodes a decoded picture as it is (drawn on with `SourcePicture.paint`), reading its planes
+    /// where they lie: no conversion, no copy. The picture may be larger than the writer's frame (an
+    /// odd last column or row is left out); a smaller one is refused. The encoder has taken what it
+    /// needs of the picture when this returns.
+    public func write(_ picture: SourcePicture) throws {
+        guard !finished, let borrowed else {
+            throw MediaError.encodeFailed(path: path, message: "the writer is already finished")
         }
-        // When nothing else references the decoded picture any more (the decoder has moved past it),
-        // the drawn spans go straight into its planes and the encoder reads it from there. Otherwise
-        // the picture is copied into the writer's own frame first.
-        let inPlace = av_frame_is_writable(source.frame) != 0
-        let target: UnsafeMutablePointer<AVFrame>
-        if inPlace {
-            target = source.frame
-        } else {
-            let r = av_frame_make_writable(frame)
-            guard r >= 0 else { throw fail(r, "frame not writable") }
-            for plane in 0..<3 {
-                let (w, h) = plane == 0 ? (width, height) : (width / 2, height / 2)
-                av_image_copy_plane(refv_frame_plane(frame, Int32(plane)), refv_frame_linesize(frame, Int32(plane)),
-                                    refv_frame_plane(source.frame, Int32(plane)), refv_frame_linesize(source.frame, Int32(plane)),
-                                    Int32(w), Int32(h))
-            }
-            target = frame
+        guard picture.width >= width, picture.height >= height else {
+            throw MediaError.invalidArgument("a \(picture.width)×\(picture.height) picture does not fill a \(width)×\(height) video")
         }
-        for rect in damage.rectangles {
-            convertRGBToYUV420(image, x0: rect.x0 & ~1, y0: rect.y0 & ~1,
-                               x1: min(width, (rect.x1 + 1) & ~1), y1: min(height, (rect.y1 + 1) & ~1),
-                               y: refv_frame_plane(target, 0), yStride: Int(refv_frame_linesize(target, 0)),
-                               u: refv_frame_plane(target, 1), uStride: Int(refv_frame_linesize(target, 1)),
-                               v: refv_frame_plane(target, 2), vStride: Int(refv_frame_linesize(target, 2)))
-        }
-        guard inPlace else { return try send(frame) }
-        let r = refv_frame_borrow_planes(borrowed, source.frame, Int32(width), Int32(height), AV_PIX_FMT_YUV420P.rawValue)
+        let r = refv_frame_borrow_planes(borrowed, picture.frame, Int32(width), Int32(height), AV_PIX_FMT_YUV420P.rawValue)
         guard r >= 0 else { throw fail(r, "referencing the decoded picture") }
         defer { av_frame_unref(borrowed) }
         try send(borrowed)
-        inPlaceFrames += 1
     }
 
     /// Encodes one frame. Its size may differ from the writer's; it is scaled to fit.

@@ -19,9 +19,11 @@ public struct JudgeStats: Sendable, Codable, Equatable {
     public var replayDecodeSeconds = 0.0
     public var replayRenderSeconds = 0.0
     public var replayEncodeSeconds = 0.0
-    /// Mean share of a replay frame's pixels converted from RGB to YUV for the encoder: the spans the
-    /// overlay drew (the rest is the decoder's own picture); 1 when frames were converted whole.
+    /// Mean share of a replay frame's pixels that went through RGB: the spans the overlay drew on the
+    /// decoded picture (the rest is the decoder's own); 1 when frames were drawn on RGB images.
     public var replayConvertedShare = 0.0
+    /// Replay frames drawn on a copy of their decoded picture, because the decoder still held it.
+    public var replayCopiedPictures = 0
     /// Frames drawn while the pose stage ran and then confirmed by the final judgment (0 when the
     /// speculation was off or a drawn frame differed and the replay was drawn again).
     public var replaySpeculatedFrames = 0
@@ -97,6 +99,7 @@ public final class JudgePipeline: @unchecked Sendable {
             stats.replayRenderSeconds = result.renderSeconds
             stats.replayEncodeSeconds = result.encodeSeconds
             stats.replayConvertedShare = result.convertedShare
+            stats.replayCopiedPictures = result.copiedPictures
             stats.replaySeconds = (clock.now - t).seconds
         }
         stats.wallSeconds = (clock.now - started).seconds

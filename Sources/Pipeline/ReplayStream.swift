@@ -49,7 +49,16 @@ final class SourceFrames: @unchecked Sendable {
 /// The replay's drawing and encoding: the caller draws each frame (`draw(_:_:with:)`), a thread
 /// encodes it, and `finish` adds the verdict card. The queue is bounded.
 final class ReplayStream: @unchecked Sendable {
-    private enum Work: Sendable { case frame(RGBImage, source: SourcePicture?, hold: Int) }
+    /// A finished frame: a decoded picture drawn on where it lies, or an RGB image.
+    private enum Picture: Sendable {
+        case decoded(SourcePicture)
+        case image(RGBImage)
+    }
+
+    private struct Work: Sendable {
+        var picture: Picture
+        var hold: Int
+    }
 
     struct Result: Sendable {
         /// Frame periods of video written (held frames count for their whole length).
@@ -58,9 +67,11 @@ final class ReplayStream: @unchecked Sendable {
         var decodeSeconds = 0.0
         var renderSeconds = 0.0
         var encodeSeconds = 0.0
-        /// Mean share of each drawn frame's pixels converted from RGB for the encoder (the spans the
-        /// overlay drew; 1 for a frame without its decoded picture).
+        /// Mean share of each drawn frame's pixels that went through RGB (the spans the overlay drew,
+        /// `SourcePicture.paint`; 1 for a frame without its decoded picture).
         var convertedShare = 0.0
+        /// Frames drawn on a copy of their decoded picture (the decoder still referenced it).
+        var copiedPictures = 0
     }
 
     private let toEncode = BoundedQueue<Work>(capacity: 2)
@@ -68,11 +79,13 @@ final class ReplayStream: @unchecked Sendable {
     private let encodeError = LockedBox<(any Error)?>(nil)
     private var encoder: Worker?
     private var renderClock = StageClock()
-    private var converted = (share: 0.0, frames: 0)
+    private var converted = (share: 0.0, frames: 0, copied: 0)
+    /// Scratch RGB for drawing on decoded pictures, reused from frame to frame.
+    private var canvas: RGBImage?
     private var written = 0
     private var ended = false
     /// The newest drawn frame (the verdict card is drawn over it).
-    private(set) var last: RGBImage?
+    private var last: Picture?
 
     /// `priority` is the encoding thread's (`.background` beside inference).
     init(output: String, info: VideoInfo, writer writerOptions: WriterOptions, priority: Worker.Priority = .normal) throws {
@@ -86,11 +99,11 @@ final class ReplayStream: @unchecked Sendable {
                 guard encodeError.value == nil else { continue } // keep draining so the drawing never blocks
                 do {
                     try clock.measure {
-                        switch work {
-                        case .frame(let image, let source, let hold):
-                            try writer.write(image, over: source)
-                            try writer.hold(count: hold)
+                        switch work.picture {
+                        case .decoded(let picture): try writer.write(picture)
+                        case .image(let image): try writer.write(image)
                         }
+                        try writer.hold(count: work.hold)
                     }
                 } catch { encodeError.value = error }
             }
@@ -104,31 +117,65 @@ final class ReplayStream: @unchecked Sendable {
     }
 
     /// Draws `overlay` on `frame` and queues it, followed by the held bottom frame with its caption
-    /// when the overlay says this is the frame to freeze. Takes the picture out of `frame`, so that
-    /// drawing on it does not copy it. With the frame's decoded picture (`VideoFrame.source`), only
-    /// what the overlay drew is converted back to YUV for the encoder.
+    /// when the overlay says this is the frame to freeze. Takes the pictures out of `frame`. With the
+    /// frame's decoded picture (`VideoFrame.source`) the overlay is drawn on that picture itself, and
+    /// only what it draws goes through RGB (`SourcePicture.paint`); the frame's RGB image is not
+    /// needed then (it may be empty). Without one, it is drawn on the RGB image.
     func draw(_ frame: inout VideoFrame, _ overlay: FrameOverlay, with renderer: ReplayRenderer) {
-        var image = frame.image
+        let image = frame.image
         let source = frame.source
         frame.image = RGBImage(width: 0, height: 0)
         frame.source = nil
-        if source != nil { image.trackDamage() }
+        if let source {
+            draw(on: source, overlay, with: renderer)
+        } else {
+            draw(on: image, overlay, with: renderer)
+        }
+    }
+
+    private func draw(on picture: SourcePicture, _ overlay: FrameOverlay, with renderer: ReplayRenderer) {
+        var canvas = self.canvas.flatMap { $0.width == picture.width && $0.height == picture.height ? $0 : nil }
+            ?? RGBImage(width: picture.width, height: picture.height)
+        self.canvas = nil // uniquely referenced while drawn on: no copy
+        defer { self.canvas = canvas }
+        do {
+            let damage = try renderClock.measure { try picture.paint(using: &canvas) { renderer.draw(overlay, on: &$0) } }
+            converted.share += damage.coverage
+            converted.frames += 1
+            if picture.copied { converted.copied += 1 }
+            emit(.decoded(picture))
+            if overlay.freezeCaption != nil && renderer.freezeFrameCount > 0 {
+                let held = try renderClock.measure { () throws -> SourcePicture in
+                    let held = try picture.copy()
+                    _ = try held.paint(using: &canvas) { renderer.drawFreezeCaption(overlay, on: &$0) }
+                    return held
+                }
+                emit(.decoded(held), hold: renderer.freezeFrameCount - 1)
+            }
+            last = .decoded(picture)
+        } catch {
+            // Out of memory copying a picture: the replay fails (`finish` throws it), nothing crashes.
+            encodeError.withLock { if $0 == nil { $0 = error } }
+        }
+    }
+
+    private func draw(on picture: RGBImage, _ overlay: FrameOverlay, with renderer: ReplayRenderer) {
+        var image = picture
         renderClock.measure { renderer.draw(overlay, on: &image) }
-        converted.share += image.damage?.coverage ?? 1
+        converted.share += 1
         converted.frames += 1
-        emit(image, over: source)
+        emit(.image(image))
         if overlay.freezeCaption != nil && renderer.freezeFrameCount > 0 {
             var held = image
             renderClock.measure { renderer.drawFreezeCaption(overlay, on: &held) }
-            emit(held, over: source, hold: renderer.freezeFrameCount - 1)
+            emit(.image(held), hold: renderer.freezeFrameCount - 1)
         }
-        image.damage = nil
-        last = image
+        last = .image(image)
     }
 
     /// Queues a finished picture, shown for `1 + hold` frame periods.
-    func emit(_ image: RGBImage, over source: SourcePicture? = nil, hold: Int = 0) {
-        toEncode.push(.frame(image, source: source, hold: max(0, hold)))
+    private func emit(_ picture: Picture, hold: Int = 0) {
+        toEncode.push(Work(picture: picture, hold: max(0, hold)))
         written += 1 + max(0, hold)
     }
 
@@ -136,13 +183,19 @@ final class ReplayStream: @unchecked Sendable {
     /// thread has removed the file) when decoding or encoding failed.
     func finish(card renderer: ReplayRenderer) throws -> Result {
         if let last {
-            let card = renderClock.measure { renderer.verdictCard(over: last) }
-            emit(card, hold: renderer.cardFrameCount - 1)
+            let card = renderClock.measure { () -> RGBImage in
+                switch last {
+                case .decoded(let picture): renderer.verdictCard(over: picture.rgbImage())
+                case .image(let image): renderer.verdictCard(over: image)
+                }
+            }
+            emit(.image(card), hold: renderer.cardFrameCount - 1)
         }
         stop()
         if let e = encodeError.value { throw e }
         return Result(frames: written, renderSeconds: renderClock.seconds, encodeSeconds: encodeClock.value.seconds,
-                      convertedShare: converted.frames > 0 ? converted.share / Double(converted.frames) : 0)
+                      convertedShare: converted.frames > 0 ? converted.share / Double(converted.frames) : 0,
+                      copiedPictures: converted.copied)
     }
 
     /// Stops both threads; the encoding thread removes the unfinished file before `stop()` returns.

@@ -93,8 +93,12 @@ final class SpeculativeReplay: @unchecked Sendable {
         worker = Worker(name: "replay-speculate", priority: .background) { [self] in speculate() }
     }
 
-    /// A frame's poses and picture, in order, as the pose stage produces them.
+    /// A frame's poses and picture, in order, as the pose stage produces them. A frame with its
+    /// decoded picture is drawn on that (`ReplayStream.draw`), so its RGB image is let go here: only
+    /// the decoded picture waits to be drawn.
     func append(_ pose: PoseFrame, _ frame: VideoFrame) {
+        var frame = frame
+        if frame.source != nil { frame.image = RGBImage(width: 0, height: 0) }
         condition.lock()
         defer { condition.unlock() }
         guard !gaveUp else { return }
@@ -105,8 +109,11 @@ final class SpeculativeReplay: @unchecked Sendable {
         condition.signal()
     }
 
-    /// Memory a waiting frame holds: its RGB picture and the decoded one it keeps alive.
+    /// Memory a waiting frame holds: its RGB picture, if any, and the decoded one it keeps alive.
     private static func bytes(_ frame: VideoFrame) -> Int { frame.image.pixels.count + (frame.source?.byteCount ?? 0) }
+
+    /// The height of a waiting frame's picture (its RGB image may be gone, `append`).
+    private static func height(_ frame: VideoFrame) -> Int { frame.source?.height ?? frame.image.height }
 
     /// Under `condition`: stop speculating and free the frames.
     private func giveUp() {
@@ -171,8 +178,7 @@ final class SpeculativeReplay: @unchecked Sendable {
                 return
             }
             for i in frames.indices {
-                let (time, height) = (frames[i].time, frames[i].image.height)
-                let o = renderer.overlay(frame: frames[i].index, time: time, height: height)
+                let o = renderer.overlay(frame: frames[i].index, time: frames[i].time, height: Self.height(frames[i]))
                 stream.draw(&frames[i], o, with: renderer)
                 drawn.append(o)
                 drawnCount.withLock { $0 += 1 }
@@ -216,7 +222,7 @@ final class SpeculativeReplay: @unchecked Sendable {
         }
         do {
             for i in rest.indices {
-                let o = renderer.overlay(frame: rest[i].index, time: rest[i].time, height: rest[i].image.height)
+                let o = renderer.overlay(frame: rest[i].index, time: rest[i].time, height: Self.height(rest[i]))
                 stream.draw(&rest[i], o, with: renderer)
             }
             return Outcome(result: try stream.finish(card: renderer), speculated: drawn.count, judgments: judgments)

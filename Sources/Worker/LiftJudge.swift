@@ -111,7 +111,7 @@ public final class PipelineLiftJudge: LiftJudge, @unchecked Sendable {
             return PermanentJobFailure(kind: "over_limits", message: error.description)
         case .emptyFile, .unrecognizedFormat, .noVideoStream, .unsupportedCodec, .noFrames, .decodeFailed:
             return PermanentJobFailure(kind: "undecodable", message: error.description)
-        case .fileNotFound, .notAFile, .encodeFailed, .invalidArgument:
+        case .fileNotFound, .notAFile, .encodeFailed, .pictureCopyFailed, .invalidArgument:
             return error
         }
     }

@@ -55,7 +55,11 @@ struct CLIError: Error, CustomStringConvertible {
 func failAndExit(_ error: any Error) -> Never {
     let (message, code): (String, Int32) = switch error {
     case let e as MediaError:
-        if case .encodeFailed = e { (e.description, Exit.output) } else { (e.description, Exit.badInput) }
+        switch e {
+        case .encodeFailed: (e.description, Exit.output)
+        case .pictureCopyFailed: (e.description, Exit.runtime)
+        default: (e.description, Exit.badInput)
+        }
     case let e as PoseError: (e.description, Exit.runtime)
     case let e as CLIError: (e.description, e.code)
     case let e as DecodingError: ("not a valid pose track: \(describe(e))", Exit.badInput)

@@ -141,7 +141,7 @@ struct DamageTests {
         d.rectangles.contains { (($0.x0)..<($0.x1)).contains(x) && (($0.y0)..<($0.y1)).contains(y) }
     }
 
-    @Test("every pixel any primitive changes lies inside the damage (200 seeded drawings, shapes partly off the image)",
+    @Test("every pixel any primitive changes lies inside the damage (200 seeded drawings, shapes partly off the image); a marks-only dry run records the same damage and changes nothing",
           arguments: 0..<4)
     func coversEveryChange(seed: UInt64) {
         var g = SeededRandom(seed: seed)
@@ -151,21 +151,30 @@ struct DamageTests {
             var img = RGBImage(width: 97, height: 61)
             for i in img.pixels.indices { img.pixels[i] = UInt8(truncatingIfNeeded: i &* 37) }
             let before = img
+            let shape = int(0, 6)
+            let (r0, r1, r2, r3, r4) = (real(-20, 120), real(-20, 80), real(-20, 120), real(-20, 80), real(0.1, 1))
+            let (i0, i1, i2, i3, i4) = (int(-30, 100), int(-30, 70), int(0, 60), int(0, 60), int(1, 4))
+            func draw(_ img: inout RGBImage) {
+                switch shape {
+                case 0: img.drawLine(r0, r1, r2, r3, .red, thickness: r4 * 9, alpha: r4)
+                case 1: img.fillRect(x: i0, y: i1, width: i2, height: i3, .green, alpha: r4)
+                case 2: img.fillCircle(r0, r1, radius: r4 * 20, .cyan)
+                case 3: img.drawText("DEPTH 0.91", x: i0, y: i1, scale: i4, .yellow)
+                case 4: img.strokeRect(x: i0, y: i1, width: i2, height: i3, .white, thickness: i4)
+                case 5: img.drawDashedHorizontal(y: r1, .orange)
+                default: img.setPixel(x: i0, y: i1, .white)
+                }
+            }
+            var dry = img
+            dry.marksOnly = true
+            dry.trackDamage()
+            draw(&dry)
+            #expect(dry.pixels == before.pixels, "a marks-only drawing changed pixels (shape \(shape))")
             img.trackDamage()
             #expect(img.damage?.isEmpty == true)
-            switch int(0, 6) {
-            case 0: img.drawLine(real(-20, 120), real(-20, 80), real(-20, 120), real(-20, 80), .red,
-                                 thickness: real(0.5, 9), alpha: real(0.1, 1))
-            case 1: img.fillRect(x: int(-30, 100), y: int(-30, 70), width: int(0, 60), height: int(0, 60), .green,
-                                 alpha: real(0.1, 1))
-            case 2: img.fillCircle(real(-10, 110), real(-10, 70), radius: real(0.5, 20), .cyan)
-            case 3: img.drawText("DEPTH 0.91", x: int(-40, 90), y: int(-10, 60), scale: int(1, 3), .yellow)
-            case 4: img.strokeRect(x: int(-10, 90), y: int(-10, 50), width: int(1, 50), height: int(1, 40), .white,
-                                   thickness: int(1, 4))
-            case 5: img.drawDashedHorizontal(y: real(-2, 63), .orange)
-            default: img.setPixel(x: int(-2, 98), y: int(-2, 62), .white)
-            }
+            draw(&img)
             let damage = try! #require(img.damage)
+            #expect(dry.damage == damage, "the dry run's damage differs (shape \(shape))")
             var changed = 0
             for y in 0..<61 {
                 for x in 0..<97 where img.pixel(x: x, y: y) != before.pixel(x: x, y: y) {

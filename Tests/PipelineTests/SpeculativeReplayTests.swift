@@ -230,7 +230,7 @@ struct SpeculativeReplayTests {
         defer { dir.remove() }
         let source = try clip(in: dir)
         var options = SpeculativeReplay.Options()
-        options.maxPendingBytes = 10 * 640 * 480 * 3 // ten frames, under the lag
+        options.maxPendingBytes = 10 * 640 * 480 * 3 / 2 // ten decoded 4:2:0 pictures (the RGB is let go), under the lag
         let (outcome, _) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options)
         #expect(outcome == nil)
         #expect(!FileManager.default.fileExists(atPath: dir.path("spec.mp4")))

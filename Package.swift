@@ -60,8 +60,11 @@ let package = Package(
         .target(name: "PoseData"),
         // RGB images and the drawing primitives used for overlays. Pure Swift.
         .target(name: "Imaging"),
+        // RGB24 <-> YUV 4:2:0 for rectangles of a picture: SSSE3 where the CPU has it, plain C otherwise.
+        // Optimised in debug builds too: at -O0 every intrinsic is a call (the tests draw whole videos).
+        .target(name: "CColorConvert", cSettings: [.unsafeFlags(["-O2"])]),
         // Video and image decode/encode on FFmpeg.
-        .target(name: "Media", dependencies: ["CFFmpeg", "Imaging"]),
+        .target(name: "Media", dependencies: ["CColorConvert", "CFFmpeg", "Imaging"]),
         // BlazePose (detector + full landmark model) on OpenVINO.
         .target(
             name: "Pose",

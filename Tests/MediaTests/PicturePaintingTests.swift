@@ -2,6 +2,7 @@ import CFFmpeg
 import Foundation
 import Imaging
 @testable import Media
+import Scaling
 import Testing
 import TestSupport
 
@@ -221,5 +222,37 @@ struct PicturePaintingTests {
         let worst = zip(rgb.pixels, back.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
         // Limited range keeps 220 of 256 luma levels and 225 of chroma: a round trip may miss by ~3.
         #expect(worst <= 4, "worst \(worst)")
+    }
+
+    @Test("the SIMD path and the plain C path give the same bytes, both ways, for rectangles of every alignment (200 seeded)")
+    func simdMatchesPlain() throws {
+        var g = SeededRandom(seed: 7)
+        let (w, h) = (198, 66)
+        var rgb = RGBImage(width: w, height: h)
+        for i in rgb.pixels.indices { rgb.pixels[i] = .random(in: 0...255, using: &g) }
+        let planes = (0..<3).map { k in (0..<(k == 0 ? w * h : w * h / 4)).map { _ in UInt8.random(in: 0...255, using: &g) } }
+        for _ in 0..<200 {
+            let x0 = 2 * Int.random(in: 0...(w / 2 - 1), using: &g), y0 = 2 * Int.random(in: 0...(h / 2 - 1), using: &g)
+            let x1 = 2 * Int.random(in: (x0 / 2 + 1)...(w / 2), using: &g), y1 = 2 * Int.random(in: (y0 / 2 + 1)...(h / 2), using: &g)
+            var outs: [[[UInt8]]] = []
+            var images: [RGBImage] = []
+            for simd in [true, false] {
+                var p = planes
+                p.withUnsafeMutableBufferPointer { q in
+                    q[0].withUnsafeMutableBufferPointer { y in q[1].withUnsafeMutableBufferPointer { u in q[2].withUnsafeMutableBufferPointer { v in
+                        convertRGBToYUV420(rgb, x0: x0, y0: y0, x1: x1, y1: y1, y: y.baseAddress!, yStride: w,
+                                           u: u.baseAddress!, uStride: w / 2, v: v.baseAddress!, vStride: w / 2, simd: simd)
+                    } } }
+                }
+                outs.append(p)
+                var image = rgb
+                convertYUV420ToRGB(x0: x0, y0: y0, x1: x1, y1: y1, y: planes[0], yStride: w, u: planes[1], uStride: w / 2,
+                                   v: planes[2], vStride: w / 2, into: &image, simd: simd)
+                images.append(image)
+            }
+            #expect(outs[0] == outs[1], "RGB → YUV differs for \(x0)..<\(x1) × \(y0)..<\(y1)")
+            #expect(images[0].pixels == images[1].pixels, "YUV → RGB differs for \(x0)..<\(x1) × \(y0)..<\(y1)")
+            #expect(outs[0] != planes && images[0].pixels != rgb.pixels)
+        }
     }
 }

@@ -78,10 +78,12 @@ let package = Package(
         .target(name: "Scaling"),
         // Draws the annotated replay of a judged lift. Pure drawing, no I/O.
         .target(name: "Replay", dependencies: ["Imaging", "Judging", "PoseData"]),
+        // sched_setattr(2) for the calling thread (glibc has no wrapper; syscall(2) is variadic).
+        .target(name: "CThreadSched"),
         // The decode → pose → draw → encode pipeline, stages overlapped on threads.
         .target(
             name: "Pipeline",
-            dependencies: ["Media", "Pose", "PoseData", "Imaging", "Judging", "Replay"],
+            dependencies: ["CThreadSched", "Media", "Pose", "PoseData", "Imaging", "Judging", "Replay"],
             swiftSettings: openVINOSwiftFlags
         ),
         // The fleet's shared model: job/result messages, intake events, key convention, dispatch rules and

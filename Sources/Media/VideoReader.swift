@@ -29,7 +29,7 @@ public struct VideoFrame: Sendable {
     public var time: Double
     public var image: RGBImage
     /// The decoded picture `image` was converted from, when `ReaderOptions.keepSource` asked for it
-    /// and the picture is one `VideoWriter.write(_:over:)` can use.
+    /// and the picture is one an overlay can be drawn on (`SourcePicture.paint`) and encoded from.
     public var source: SourcePicture?
 
     public init(index: Int, time: Double, image: RGBImage, source: SourcePicture? = nil) {
@@ -44,15 +44,21 @@ public struct ReaderOptions: Sendable {
     /// Decoder threads (2 roughly doubles decode speed on two cores; 0 lets FFmpeg choose).
     public var threads: Int
     public var limits: MediaLimits
-    /// Keep a reference to each decoded picture in `VideoFrame.source` (for an overlay encoded
-    /// with `VideoWriter.write(_:over:)`; it holds the decoder's buffer, ≈1.4 MB at 720p, as long
-    /// as the frame lives).
+    /// Keep a reference to each decoded picture in `VideoFrame.source` (for an overlay drawn on it,
+    /// `SourcePicture.paint`, and encoded from it; it holds the decoder's buffer, ≈1.4 MB at 720p,
+    /// as long as the frame lives).
     public var keepSource: Bool
+    /// With `keepSource`: whether a frame whose decoded picture is kept is also converted to RGB.
+    /// `false` leaves its `image` empty (0×0) and saves the conversion, for a reader whose frames
+    /// are only drawn on and encoded (a replay drawn after inference); frames without a kept picture
+    /// are converted as always.
+    public var rgbBesideSource: Bool
 
-    public init(threads: Int = 2, limits: MediaLimits = .default, keepSource: Bool = false) {
+    public init(threads: Int = 2, limits: MediaLimits = .default, keepSource: Bool = false, rgbBesideSource: Bool = true) {
         self.threads = threads
         self.limits = limits
         self.keepSource = keepSource
+        self.rgbBesideSource = rgbBesideSource
     }
 }
 
@@ -76,6 +82,7 @@ public final class VideoReader: @unchecked Sendable {
     private let decodedHeight: Int32
     private let limits: MediaLimits
     private let keepSource: Bool
+    private let rgbBesideSource: Bool
     private var nextIndex = 0
     private var draining = false
     private var finished = false
@@ -89,6 +96,7 @@ public final class VideoReader: @unchecked Sendable {
         _ = FFmpegLog.configured
         limits = options.limits
         keepSource = options.keepSource
+        rgbBesideSource = options.rgbBesideSource
         try Self.checkFile(path, limits: options.limits)
 
         var fmt: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
@@ -261,6 +269,28 @@ public final class VideoReader: @unchecked Sendable {
         guard f.pointee.width > 0, f.pointee.height > 0 else {
             throw MediaError.decodeFailed(path: info.path, message: "decoder returned an empty frame")
         }
+        var source: SourcePicture?
+        if keepSource && info.clockwiseQuarterTurns == 0 && f.pointee.width == decodedWidth
+            && f.pointee.height == decodedHeight {
+            source = SourcePicture(referencing: f)
+        }
+        let image = source != nil && !rgbBesideSource ? RGBImage(width: 0, height: 0) : try rgb(f, width: w, height: h)
+        let pts = f.pointee.best_effort_timestamp
+        let time: Double
+        if pts != refv_nopts_value() && timeBase > 0 {
+            time = Double(pts - startPTS) * timeBase
+        } else {
+            time = info.fps > 0 ? Double(nextIndex) / info.fps : 0
+        }
+        if !info.isStillImage && time > limits.maxDuration {
+            throw MediaError.tooLong(path: info.path, seconds: time, limit: limits.maxDuration)
+        }
+        defer { nextIndex += 1 }
+        return VideoFrame(index: nextIndex, time: max(0, time), image: image, source: source)
+    }
+
+    /// The decoded picture `f` as an upright RGB image of `width`×`height`.
+    private func rgb(_ f: UnsafeMutablePointer<AVFrame>, width w: Int, height h: Int) throws -> RGBImage {
         sws = sws_getCachedContext(
             sws, f.pointee.width, f.pointee.height, AVPixelFormat(rawValue: f.pointee.format),
             Int32(w), Int32(h), AV_PIX_FMT_RGB24, SWS_BILINEAR, nil, nil, nil)
@@ -275,22 +305,6 @@ public final class VideoReader: @unchecked Sendable {
         if info.clockwiseQuarterTurns != 0 {
             image = image.rotatedClockwise(quarterTurns: info.clockwiseQuarterTurns)
         }
-        let pts = f.pointee.best_effort_timestamp
-        let time: Double
-        if pts != refv_nopts_value() && timeBase > 0 {
-            time = Double(pts - startPTS) * timeBase
-        } else {
-            time = info.fps > 0 ? Double(nextIndex) / info.fps : 0
-        }
-        if !info.isStillImage && time > limits.maxDuration {
-            throw MediaError.tooLong(path: info.path, seconds: time, limit: limits.maxDuration)
-        }
-        defer { nextIndex += 1 }
-        var source: SourcePicture?
-        if keepSource && info.clockwiseQuarterTurns == 0 && f.pointee.width == decodedWidth
-            && f.pointee.height == decodedHeight {
-            source = SourcePicture(referencing: f)
-        }
-        return VideoFrame(index: nextIndex, time: max(0, time), image: image, source: source)
+        return image
     }
 }

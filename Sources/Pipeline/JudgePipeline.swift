@@ -128,12 +128,15 @@ public final class JudgePipeline: @unchecked Sendable {
     static func writeReplay(source: String, to output: String, renderer: ReplayRenderer,
                             reader: ReaderOptions, writer: WriterOptions) throws -> ReplayStream.Result {
         var reader = reader
+        // Drawn on the decoded pictures (`ReplayStream.draw`): no RGB conversion of the frames that keep one.
         reader.keepSource = true
+        reader.rgbBesideSource = false
         let frames = try SourceFrames(path: source, options: reader)
         let stream = try ReplayStream(output: output, info: frames.info, writer: writer)
         do {
             while var f = try frames.next() {
-                stream.draw(&f, renderer.overlay(frame: f.index, time: f.time, height: f.image.height), with: renderer)
+                let height = f.source?.height ?? f.image.height
+                stream.draw(&f, renderer.overlay(frame: f.index, time: f.time, height: height), with: renderer)
             }
             var result = try stream.finish(card: renderer)
             result.decodeSeconds = frames.stop()

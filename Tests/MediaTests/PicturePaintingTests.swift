@@ -255,4 +255,23 @@ struct PicturePaintingTests {
             #expect(outs[0] != planes && images[0].pixels != rgb.pixels)
         }
     }
+
+    @Test("rgbBesideSource false: frames that keep their decoded picture come without RGB, frames that cannot keep one still have it")
+    func noRGBBesideSource() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let clip = dir.path("c.mp4"), still = dir.path("s.png")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30", "-frames:v", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", clip])
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", still])
+        let options = ReaderOptions(keepSource: true, rgbBesideSource: false)
+        var n = 0
+        let reader = try VideoReader(path: clip, options: options)
+        while let f = try reader.next() {
+            #expect(f.source != nil && f.image.width == 0 && f.image.pixels.isEmpty)
+            n += 1
+        }
+        #expect(n == 3)
+        let png = try #require(try VideoReader(path: still, options: options).next())
+        #expect(png.source == nil && png.image.width == 64 && png.image.height == 48)
+    }
 }

@@ -222,6 +222,37 @@ struct SpeculativeReplayTests {
         #expect(during >= before + 2, "threads at nice \(background): \(before) before, \(during) during")
         #expect(Worker.currentNice() < Worker.backgroundNice)
     }
+
+    @Test("a background thread gets nice 10 and, where the kernel takes a custom slice (Linux 6.12+), a 0.1 ms slice; elsewhere its slice is left alone")
+    func backgroundSlice() throws {
+        /// This thread's nice value and EEVDF slice (ns) from /proc/thread-self.
+        @Sendable func own() -> (nice: Int?, slice: Int?) {
+            let stat = (try? String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8)) ?? ""
+            let fields = stat.lastIndex(of: ")").map { stat[stat.index(after: $0)...].split(separator: " ") } ?? []
+            let sched = (try? String(contentsOfFile: "/proc/thread-self/sched", encoding: .utf8)) ?? ""
+            let slice = sched.split(separator: "\n").first { $0.hasPrefix("se.slice") }
+                .flatMap { $0.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+            return (fields.count > 16 ? Int(fields[16]) : nil, slice)
+        }
+        let result = LockedBox<(before: (nice: Int?, slice: Int?), applied: Bool, after: (nice: Int?, slice: Int?))?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            let before = own()
+            let applied = Worker.lowerOwnPriority()
+            result.value = (before, applied, own())
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        let r = try #require(result.value)
+        #expect(r.after.nice == Int(Worker.backgroundNice), "nice \(String(describing: r.after.nice))")
+        if r.applied {
+            #expect(r.after.slice == Int(Worker.backgroundSlice), "slice \(String(describing: r.after.slice))")
+        } else {
+            print("this kernel keeps its default slice for SCHED_OTHER (\(String(describing: r.before.slice)) ns)")
+            #expect(r.after.slice == r.before.slice)
+        }
+    }
     #endif
 
     @Test("frames waiting to be drawn are bounded: past the budget the speculation gives up")

@@ -37,7 +37,7 @@ extension SourcePicture {
             let r = av_frame_make_writable(frame)
             guard r >= 0 else { throw MediaError.pictureCopyFailed(message: ffmpegMessage(r)) }
         }
-        let planes = (0..<3).map { (refv_frame_plane(frame, Int32($0))!, Int(refv_frame_linesize(frame, Int32($0)))) }
+        let planes = planePointers
         for s in spans {
             convertYUV420ToRGB(x0: s.x0, y0: s.y0, x1: s.x1, y1: s.y1,
                                y: planes[0].0, yStride: planes[0].1, u: planes[1].0, uStride: planes[1].1,
@@ -50,6 +50,11 @@ extension SourcePicture {
                                v: planes[2].0, vStride: planes[2].1)
         }
         return damage
+    }
+
+    /// Each plane's first sample and line size.
+    private var planePointers: [(UnsafeMutablePointer<UInt8>, Int)] {
+        (0..<3).map { (refv_frame_plane(frame, Int32($0))!, Int(refv_frame_linesize(frame, Int32($0)))) }
     }
 
     /// The damaged rectangles widened to whole 2×2 blocks, inside the even part of the picture.
@@ -80,7 +85,7 @@ extension SourcePicture {
     /// The whole picture as RGB (the conversion `paint` uses).
     public func rgbImage() -> RGBImage {
         var image = RGBImage(width: width, height: height)
-        let planes = (0..<3).map { (refv_frame_plane(frame, Int32($0))!, Int(refv_frame_linesize(frame, Int32($0)))) }
+        let planes = planePointers
         convertYUV420ToRGB(x0: 0, y0: 0, x1: evenWidth, y1: evenHeight,
                            y: planes[0].0, yStride: planes[0].1, u: planes[1].0, uStride: planes[1].1,
                            v: planes[2].0, vStride: planes[2].1, into: &image)

@@ -19,6 +19,19 @@ struct PicturePaintingTests {
 
     private func planes(_ p: SourcePicture) -> [[UInt8]] { (0..<3).map { plane(p, Int32($0)) } }
 
+    /// Converts x0..<x1 × y0..<y1 of `image` into `planes` (tightly packed: luma `image.width` wide,
+    /// chroma half that).
+    private func toYUV(_ image: RGBImage, into planes: inout [[UInt8]], x0: Int = 0, y0: Int = 0, x1: Int? = nil,
+                       y1: Int? = nil, simd: Bool = true) {
+        let w = image.width
+        planes.withUnsafeMutableBufferPointer { p in
+            p[0].withUnsafeMutableBufferPointer { y in p[1].withUnsafeMutableBufferPointer { u in p[2].withUnsafeMutableBufferPointer { v in
+                convertRGBToYUV420(image, x0: x0, y0: y0, x1: x1 ?? w, y1: y1 ?? image.height, y: y.baseAddress!, yStride: w,
+                                   u: u.baseAddress!, uStride: w / 2, v: v.baseAddress!, vStride: w / 2, simd: simd)
+            } } }
+        }
+    }
+
     /// Every frame of a short generated clip, read to the end (so the decoder holds none of them).
     private func pictures(_ dir: TempDir, size: String = "320x240", frames: Int = 6) throws -> [SourcePicture] {
         let source = dir.path("src-\(size).mp4")
@@ -50,12 +63,7 @@ struct PicturePaintingTests {
             var whole = picture.rgbImage()
             overlay(k)(&whole)
             var expected = before
-            expected.withUnsafeMutableBufferPointer { p in
-                p[0].withUnsafeMutableBufferPointer { y in p[1].withUnsafeMutableBufferPointer { u in p[2].withUnsafeMutableBufferPointer { v in
-                    convertRGBToYUV420(whole, width: 320, height: 240, y: y.baseAddress!, yStride: 320,
-                                       u: u.baseAddress!, uStride: 160, v: v.baseAddress!, vStride: 160)
-                } } }
-            }
+            toYUV(whole, into: &expected)
             var canvas = RGBImage(width: 320, height: 240)
             let damage = try picture.paint(using: &canvas, overlay(k))
             #expect(damage.coverage > 0.05 && damage.coverage < 0.6, "coverage \(damage.coverage)")
@@ -212,13 +220,11 @@ struct PicturePaintingTests {
                 for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] { rgb.setPixel(x: 2 * bx + dx, y: 2 * by + dy, c) }
             }
         }
-        var (yp, up, vp) = ([UInt8](repeating: 0, count: 64 * 32), [UInt8](repeating: 0, count: 32 * 16), [UInt8](repeating: 0, count: 32 * 16))
-        yp.withUnsafeMutableBufferPointer { y in up.withUnsafeMutableBufferPointer { u in vp.withUnsafeMutableBufferPointer { v in
-            convertRGBToYUV420(rgb, width: 64, height: 32, y: y.baseAddress!, yStride: 64, u: u.baseAddress!, uStride: 32,
-                               v: v.baseAddress!, vStride: 32)
-        } } }
+        var yuv420 = [64 * 32, 32 * 16, 32 * 16].map { [UInt8](repeating: 0, count: $0) }
+        toYUV(rgb, into: &yuv420)
         var back = RGBImage(width: 64, height: 32)
-        convertYUV420ToRGB(x0: 0, y0: 0, x1: 64, y1: 32, y: yp, yStride: 64, u: up, uStride: 32, v: vp, vStride: 32, into: &back)
+        convertYUV420ToRGB(x0: 0, y0: 0, x1: 64, y1: 32, y: yuv420[0], yStride: 64, u: yuv420[1], uStride: 32, v: yuv420[2],
+                           vStride: 32, into: &back)
         let worst = zip(rgb.pixels, back.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
         // Limited range keeps 220 of 256 luma levels and 225 of chroma: a round trip may miss by ~3.
         #expect(worst <= 4, "worst \(worst)")
@@ -238,12 +244,7 @@ struct PicturePaintingTests {
             var images: [RGBImage] = []
             for simd in [true, false] {
                 var p = planes
-                p.withUnsafeMutableBufferPointer { q in
-                    q[0].withUnsafeMutableBufferPointer { y in q[1].withUnsafeMutableBufferPointer { u in q[2].withUnsafeMutableBufferPointer { v in
-                        convertRGBToYUV420(rgb, x0: x0, y0: y0, x1: x1, y1: y1, y: y.baseAddress!, yStride: w,
-                                           u: u.baseAddress!, uStride: w / 2, v: v.baseAddress!, vStride: w / 2, simd: simd)
-                    } } }
-                }
+                toYUV(rgb, into: &p, x0: x0, y0: y0, x1: x1, y1: y1, simd: simd)
                 outs.append(p)
                 var image = rgb
                 convertYUV420ToRGB(x0: x0, y0: y0, x1: x1, y1: y1, y: planes[0], yStride: w, u: planes[1], uStride: w / 2,

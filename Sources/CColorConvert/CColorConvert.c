@@ -174,11 +174,8 @@ SSSE3 static void yuv_row_ssse3(const uint8_t *l, const uint8_t *u, const uint8_
     yuv_row_c(l, u, v, d, x, x1);
 }
 
-static int has_ssse3(void) {
-    static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("ssse3") ? 1 : 0;
-    return known;
-}
+/// Whether the SSSE3 path may run (compiler-rt fills in the CPU's features before main).
+static int use_ssse3(int simd) { return simd && __builtin_cpu_supports("ssse3"); }
 #endif
 
 // MARK: entry points
@@ -186,12 +183,15 @@ static int has_ssse3(void) {
 void refv_rgb_to_yuv420(const uint8_t *rgb, ptrdiff_t rgb_stride, int x0, int y0, int x1, int y1,
                         uint8_t *y, ptrdiff_t y_stride, uint8_t *u, ptrdiff_t u_stride,
                         uint8_t *v, ptrdiff_t v_stride, int simd) {
+#ifdef REFV_X86
+    const int ssse3 = use_ssse3(simd);
+#endif
     for (int row = y0; row + 1 < y1; row += 2) {
         const uint8_t *s0 = rgb + row * rgb_stride, *s1 = s0 + rgb_stride;
         uint8_t *l0 = y + row * y_stride, *l1 = l0 + y_stride;
         uint8_t *ur = u + (row / 2) * u_stride, *vr = v + (row / 2) * v_stride;
 #ifdef REFV_X86
-        if (simd && has_ssse3()) { rgb_pair_ssse3(s0, s1, l0, l1, ur, vr, x0, x1); continue; }
+        if (ssse3) { rgb_pair_ssse3(s0, s1, l0, l1, ur, vr, x0, x1); continue; }
 #endif
         (void)simd;
         rgb_pair_c(s0, s1, l0, l1, ur, vr, x0, x1);
@@ -201,11 +201,14 @@ void refv_rgb_to_yuv420(const uint8_t *rgb, ptrdiff_t rgb_stride, int x0, int y0
 void refv_yuv420_to_rgb(const uint8_t *y, ptrdiff_t y_stride, const uint8_t *u, ptrdiff_t u_stride,
                         const uint8_t *v, ptrdiff_t v_stride, int x0, int y0, int x1, int y1,
                         uint8_t *rgb, ptrdiff_t rgb_stride, int simd) {
+#ifdef REFV_X86
+    const int ssse3 = use_ssse3(simd);
+#endif
     for (int row = y0; row < y1; row++) {
         const uint8_t *l = y + row * y_stride, *ur = u + (row / 2) * u_stride, *vr = v + (row / 2) * v_stride;
         uint8_t *d = rgb + row * rgb_stride;
 #ifdef REFV_X86
-        if (simd && has_ssse3()) { yuv_row_ssse3(l, ur, vr, d, x0, x1); continue; }
+        if (ssse3) { yuv_row_ssse3(l, ur, vr, d, x0, x1); continue; }
 #endif
         (void)simd;
         yuv_row_c(l, ur, vr, d, x0, x1);

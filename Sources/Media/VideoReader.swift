@@ -32,6 +32,10 @@ public struct VideoFrame: Sendable {
     /// and the picture is one an overlay can be drawn on (`SourcePicture.paint`) and encoded from.
     public var source: SourcePicture?
 
+    /// The frame's height in pixels. A kept decoded picture is as high as the RGB image (upright
+    /// video only), and stays when the image is empty (`ReaderOptions.rgbBesideSource`, or let go).
+    public var height: Int { source?.height ?? image.height }
+
     public init(index: Int, time: Double, image: RGBImage, source: SourcePicture? = nil) {
         self.index = index
         self.time = time

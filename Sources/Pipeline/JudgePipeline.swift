@@ -135,8 +135,7 @@ public final class JudgePipeline: @unchecked Sendable {
         let stream = try ReplayStream(output: output, info: frames.info, writer: writer)
         do {
             while var f = try frames.next() {
-                let height = f.source?.height ?? f.image.height
-                stream.draw(&f, renderer.overlay(frame: f.index, time: f.time, height: height), with: renderer)
+                stream.draw(&f, renderer.overlay(frame: f.index, time: f.time, height: f.height), with: renderer)
             }
             var result = try stream.finish(card: renderer)
             result.decodeSeconds = frames.stop()

@@ -112,9 +112,6 @@ final class SpeculativeReplay: @unchecked Sendable {
     /// Memory a waiting frame holds: its RGB picture, if any, and the decoded one it keeps alive.
     private static func bytes(_ frame: VideoFrame) -> Int { frame.image.pixels.count + (frame.source?.byteCount ?? 0) }
 
-    /// The height of a waiting frame's picture (its RGB image may be gone, `append`).
-    private static func height(_ frame: VideoFrame) -> Int { frame.source?.height ?? frame.image.height }
-
     /// Under `condition`: stop speculating and free the frames.
     private func giveUp() {
         gaveUp = true
@@ -178,7 +175,7 @@ final class SpeculativeReplay: @unchecked Sendable {
                 return
             }
             for i in frames.indices {
-                let o = renderer.overlay(frame: frames[i].index, time: frames[i].time, height: Self.height(frames[i]))
+                let o = renderer.overlay(frame: frames[i].index, time: frames[i].time, height: frames[i].height)
                 stream.draw(&frames[i], o, with: renderer)
                 drawn.append(o)
                 drawnCount.withLock { $0 += 1 }
@@ -222,7 +219,7 @@ final class SpeculativeReplay: @unchecked Sendable {
         }
         do {
             for i in rest.indices {
-                let o = renderer.overlay(frame: rest[i].index, time: rest[i].time, height: Self.height(rest[i]))
+                let o = renderer.overlay(frame: rest[i].index, time: rest[i].time, height: rest[i].height)
                 stream.draw(&rest[i], o, with: renderer)
             }
             return Outcome(result: try stream.finish(card: renderer), speculated: drawn.count, judgments: judgments)

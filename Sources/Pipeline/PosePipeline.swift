@@ -121,25 +121,39 @@ public final class PosePipeline: @unchecked Sendable {
         var frames: [PoseFrame] = []
         var failure: (any Error)?
         let total = info.frameCount
+        // Frames whose landmark runs are still going (the tracker hands results back in order).
+        var inFlight: [VideoFrame] = []
+        func emit(_ frame: VideoFrame, _ people: [PoseTracker.Person]) {
+            let poseFrame = PoseFrame(index: frame.index, time: frame.time, people: people.map(\.pose))
+            frames.append(poseFrame)
+            observer?(poseFrame, frame)
+            if encoder != nil { toEncode.push(PoseFrameResult(frame: frame, people: people)) }
+            progress(frames.count, total)
+        }
         while let item = decoded.pop() {
-            let frame: VideoFrame
             switch item {
             case .failure(let e): failure = e
-            case .success(let f): frame = f
+            case .success(let frame):
                 do {
-                    let people = try poseClock.measure {
-                        info.isStillImage ? try tracker.processStill(frame.image) : try tracker.process(frame.image)
+                    if info.isStillImage {
+                        emit(frame, try poseClock.measure { try tracker.processStill(frame.image) })
+                    } else {
+                        inFlight.append(frame)
+                        for people in try poseClock.measure({ try tracker.submit(frame.image) }) {
+                            emit(inFlight.removeFirst(), people)
+                        }
                     }
-                    let poseFrame = PoseFrame(index: frame.index, time: frame.time, people: people.map(\.pose))
-                    frames.append(poseFrame)
-                    observer?(poseFrame, frame)
-                    if encoder != nil { toEncode.push(PoseFrameResult(frame: frame, people: people)) }
-                    progress(frames.count, total)
                     continue
                 } catch { failure = error }
             }
             break
         }
+        if failure == nil {
+            do {
+                for people in try poseClock.measure({ try tracker.finish() }) { emit(inFlight.removeFirst(), people) }
+            } catch { failure = error }
+        }
+        tracker.reset()
         decoded.close()
         toEncode.close()
         decoder.join()

@@ -79,14 +79,20 @@ public struct LandmarkResult: Sendable {
     public var roi: RotatedRect
 }
 
-/// The two BlazePose networks, compiled once. Calls are serialised by a lock (each network has one
-/// inference request); for parallel inference, make one instance per thread.
+/// The two BlazePose networks, compiled once. `detect` and `landmarks` are serialised by a lock (they
+/// share one inference request per network). With `Options.lanes` > 1 the landmark network also has
+/// that many requests that run side by side, lent to one `PoseTracker` at a time (`borrowLanes`).
 public final class BlazePose: @unchecked Sendable {
     let lock = NSLock()
 
     public struct Options: Sendable {
         /// OpenVINO inference threads per network (0 = OpenVINO's default).
         public var threads: Int = 2
+        /// Landmark inferences a video tracker keeps running side by side, each on `threads / lanes`
+        /// threads (1 with fewer threads than lanes). Two single-thread runs do ≈1.3× the work of one
+        /// run on two threads; the price is that a frame's region comes from the frame two back, not
+        /// the one before (`PoseTracker`). 1 = strictly sequential tracking, as MediaPipe does it.
+        public var lanes: Int = 2
         /// Minimum detector score for a person candidate.
         public var minDetectionScore: Double = 0.5
         /// Overlap above which the detector's candidates are merged (weighted NMS).
@@ -95,9 +101,10 @@ public final class BlazePose: @unchecked Sendable {
         public var usePrunedLandmarkModel = true
         /// Where compiled networks are cached between runs (nil: compile every time).
         public var cacheDirectory: String?
-        public init(threads: Int = 2, usePrunedLandmarkModel: Bool = true,
+        public init(threads: Int = 2, lanes: Int = 2, usePrunedLandmarkModel: Bool = true,
                     cacheDirectory: String? = ModelCache.defaultDirectory()) {
             self.threads = threads
+            self.lanes = lanes
             self.usePrunedLandmarkModel = usePrunedLandmarkModel
             self.cacheDirectory = cacheDirectory
         }
@@ -109,6 +116,10 @@ public final class BlazePose: @unchecked Sendable {
 
     let detector: CompiledNetwork
     let landmarker: CompiledNetwork
+    /// Landmark runs a tracker can keep going at once (1: no side-by-side runs).
+    public let lanes: Int
+    /// Whether the side-by-side requests are lent out (under `lock`).
+    private var lanesLent = false
     /// The landmark model file in use.
     public var landmarkModelPath: String { landmarker.path }
     let options: Options
@@ -125,11 +136,19 @@ public final class BlazePose: @unchecked Sendable {
             ? pruned : dir.appendingPathComponent(ModelLocator.landmarkFile).path
         // The two networks compile (or import from the cache) at the same time, the detector on a
         // second thread: each is mostly one thread's work, and OpenVINO's core compiles concurrently.
+        let lanes = options.threads >= 2 ? max(1, min(options.lanes, options.threads)) : 1
+        self.lanes = lanes
         let (threads, cache) = (options.threads, options.cacheDirectory)
+        // With lanes, the detector runs beside a landmark run: it gets one lane's share of threads.
+        let detectorThreads = lanes > 1 ? max(1, threads / lanes) : threads
         let detectorResult = LoadResult()
-        let detectorLoad = Thread { detectorResult.finish(Result { try CompiledNetwork(path: detectorPath, threads: threads, cacheDirectory: cache) }) }
+        let detectorLoad = Thread {
+            detectorResult.finish(Result { try CompiledNetwork(path: detectorPath, threads: detectorThreads, cacheDirectory: cache) })
+        }
         detectorLoad.start()
-        let landmarkResult = Result { try CompiledNetwork(path: landmarkPath, threads: threads, cacheDirectory: cache) }
+        let landmarkResult = Result {
+            try CompiledNetwork(path: landmarkPath, threads: threads, streams: lanes, cacheDirectory: cache)
+        }
         detector = try detectorResult.wait().get()
         landmarker = try landmarkResult.get()
         guard detector.inputShape == [1, 224, 224, 3] else {
@@ -274,18 +293,30 @@ public final class BlazePose: @unchecked Sendable {
         guard image.width > 0, image.height > 0 else { throw PoseError.invalidImage("empty image") }
         lock.lock()
         defer { lock.unlock() }
+        let request = landmarker.requests[0]
+        Self.warpLandmarkInput(image, roi: roi, into: request.input)
+        try request.infer()
+        return try Self.decodeLandmarks(request, roi: roi)
+    }
+
+    /// Crops `roi` of `image` into the landmark model's 256×256 input, values in [0, 1].
+    static func warpLandmarkInput(_ image: RGBImage, roi: RotatedRect, into input: UnsafeMutablePointer<Float>) {
         let n = 256.0
         // Output pixel (i, j) ↦ rect point (i/n, j/n) ↦ image pixels (MediaPipe's corner mapping).
         let c = cos(roi.rotation), s = sin(roi.rotation), k = roi.size / n
         let ox = roi.centerX - (c * roi.size / 2) + (s * roi.size / 2)
         let oy = roi.centerY - (s * roi.size / 2) - (c * roi.size / 2)
-        warpAffine(image, into: landmarker.input, width: 256, height: 256,
+        warpAffine(image, into: input, width: 256, height: 256,
                    ax: c * k, bx: -s * k, cx: ox, ay: s * k, by: c * k, cy: oy,
                    scale: 1.0 / 255.0, offset: 0)
-        try landmarker.infer()
-        let raw = try landmarker.output(elements: 195)
-        let flag = try landmarker.output(elements: 1)
-        let heatmap = try landmarker.output(elements: 64 * 64 * 39)
+    }
+
+    /// The landmarks a finished run of `request` found in `roi`.
+    static func decodeLandmarks(_ request: InferRequest, roi: RotatedRect) throws -> LandmarkResult {
+        let n = 256.0
+        let raw = try request.output(elements: 195)
+        let flag = try request.output(elements: 1)
+        let heatmap = try request.output(elements: 64 * 64 * 39)
 
         var points = [(x: Double, y: Double, vis: Double)](repeating: (0, 0, 0), count: 39)
         for i in 0..<39 {
@@ -307,6 +338,25 @@ public final class BlazePose: @unchecked Sendable {
             landmarks: landmarks,
             nextROI: RotatedRect.aligned(center: hip, scalePoint: scalePoint, scale: Self.trackingScale),
             roi: roi)
+    }
+
+    // MARK: Lanes
+
+    /// The side-by-side landmark requests if no other tracker has them, else lanes that run each
+    /// landmark step through `landmarks` (one at a time, under the lock). They go back when the
+    /// returned value is released.
+    public func borrowLanes() -> LandmarkLanes {
+        lock.lock()
+        defer { lock.unlock() }
+        guard lanes > 1, !lanesLent else { return LandmarkLanes(model: self, requests: []) }
+        lanesLent = true
+        return LandmarkLanes(model: self, requests: Array(landmarker.requests.dropFirst()))
+    }
+
+    fileprivate func returnLanes() {
+        lock.lock()
+        lanesLent = false
+        lock.unlock()
     }
 
     /// MediaPipe's RefineLandmarksFromHeatmapCalculator (kernel 7, min confidence 0.5): replaces a
@@ -338,3 +388,56 @@ public final class BlazePose: @unchecked Sendable {
 
 @inline(__always)
 func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+
+/// Landmark runs that go on side by side, each on its own request: `submit` crops the region and
+/// starts the run, `collect` waits for it. Used from one thread. Without requests of its own (the
+/// model's were lent elsewhere, or it has one lane), there is one lane and `collect` runs the step.
+public final class LandmarkLanes: @unchecked Sendable {
+    let model: BlazePose
+    private let requests: [InferRequest]
+    private var shared: (image: RGBImage, roi: RotatedRect)?
+    /// The region each lane's run is on (nil: the lane is idle).
+    private var running: [RotatedRect?]
+    /// How many runs can be going at once.
+    public var count: Int { max(1, requests.count) }
+    /// Whether these lanes run side by side (false: the model's shared request, one at a time).
+    public var sideBySide: Bool { !requests.isEmpty }
+
+    fileprivate init(model: BlazePose, requests: [InferRequest]) {
+        self.model = model
+        self.requests = requests
+        running = Array(repeating: nil, count: requests.count)
+    }
+
+    deinit {
+        // A run still going (the tracker failed or was dropped mid-video) must end before another
+        // tracker may start on the request.
+        for r in requests { try? r.wait() }
+        if !requests.isEmpty { model.returnLanes() }
+    }
+
+    /// Starts the landmark model on `roi` of `image` in `lane` (which must be idle).
+    public func submit(lane: Int, image: RGBImage, roi: RotatedRect) throws {
+        guard image.width > 0, image.height > 0 else { throw PoseError.invalidImage("empty image") }
+        guard !requests.isEmpty else { shared = (image, roi); return }
+        precondition(running[lane] == nil, "lane \(lane) is busy")
+        let request = requests[lane]
+        BlazePose.warpLandmarkInput(image, roi: roi, into: request.input)
+        try request.start()
+        running[lane] = roi
+    }
+
+    /// Waits for `lane`'s run and returns what it found.
+    public func collect(lane: Int) throws -> LandmarkResult {
+        guard !requests.isEmpty else {
+            guard let job = shared else { throw PoseError.invalidImage("no landmark run was submitted") }
+            shared = nil
+            return try model.landmarks(job.image, roi: job.roi)
+        }
+        guard let roi = running[lane] else { throw PoseError.invalidImage("no landmark run was submitted") }
+        running[lane] = nil
+        let request = requests[lane]
+        try request.wait()
+        return try BlazePose.decodeLandmarks(request, roi: roi)
+    }
+}

@@ -53,31 +53,136 @@ final class OVCore: @unchecked Sendable {
     }
 }
 
-/// A compiled network and one inference request on it. Inputs are written in place into the
-/// request's own input tensor; outputs are read in place. Not thread-safe: one request, one thread.
-final class CompiledNetwork: @unchecked Sendable {
+/// An `ov_compiled_model_t`, freed when the network and all its requests are gone.
+final class CompiledModelHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { ov_compiled_model_free(pointer) }
+}
+
+/// One inference request of a compiled network. Inputs are written in place into the request's own
+/// input tensor; outputs are read in place. Not thread-safe: one request, one thread at a time.
+final class InferRequest: @unchecked Sendable {
     let path: String
-    private var compiled: OpaquePointer?
-    private var request: OpaquePointer?
-    private var inputTensor: OpaquePointer?
+    private let request: OpaquePointer
+    private let inputTensor: OpaquePointer
+    private let compiled: CompiledModelHandle
     let input: UnsafeMutablePointer<Float>
     let inputShape: [Int]
     private(set) var outputs: [(shape: [Int], data: UnsafeMutablePointer<Float>)] = []
     private var outputTensors: [OpaquePointer] = []
+    /// Started with `start()` and not yet waited for.
+    private(set) var running = false
 
-    /// Compiles the model at `path`. With `cacheDirectory`, OpenVINO keeps the compiled network there
+    init(compiled: CompiledModelHandle, path: String) throws {
+        self.path = path
+        self.compiled = compiled
+        var request: OpaquePointer?
+        try check(ov_compiled_model_create_infer_request(compiled.pointer, &request), "create_infer_request")
+        var tensor: OpaquePointer?
+        var raw: UnsafeMutableRawPointer?
+        let shape: [Int]
+        do {
+            try check(ov_infer_request_get_input_tensor_by_index(request, 0, &tensor), "get_input_tensor")
+            shape = try Self.shape(of: tensor!)
+            try check(ov_tensor_data(tensor, &raw), "ov_tensor_data(input)")
+        } catch {
+            if let tensor { ov_tensor_free(tensor) }
+            ov_infer_request_free(request)
+            throw error
+        }
+        self.request = request!
+        inputTensor = tensor!
+        inputShape = shape
+        input = raw!.assumingMemoryBound(to: Float.self)
+    }
+
+    deinit {
+        if running { _ = ov_infer_request_wait(request) }
+        for t in outputTensors { ov_tensor_free(t) }
+        ov_tensor_free(inputTensor)
+        ov_infer_request_free(request)
+    }
+
+    static func shape(of tensor: OpaquePointer) throws -> [Int] {
+        var shape = ov_shape_t()
+        try check(ov_tensor_get_shape(tensor, &shape), "ov_tensor_get_shape")
+        defer { ov_shape_free(&shape) }
+        return (0..<Int(shape.rank)).map { Int(shape.dims[$0]) }
+    }
+
+    /// Runs the network on what was written to `input`, on this thread.
+    func infer() throws {
+        try check(ov_infer_request_infer(request), "ov_infer_request_infer")
+        if outputTensors.isEmpty { try bindOutputs() }
+    }
+
+    /// Starts the network on what was written to `input` and returns at once; `wait()` ends it.
+    /// `input` must not be written in between.
+    func start() throws {
+        try check(ov_infer_request_start_async(request), "ov_infer_request_start_async")
+        running = true
+    }
+
+    /// Waits for the run `start()` began (its error, if it failed); outputs are then readable.
+    func wait() throws {
+        guard running else { return }
+        running = false
+        try check(ov_infer_request_wait(request), "ov_infer_request_wait")
+        if outputTensors.isEmpty { try bindOutputs() }
+    }
+
+    private func bindOutputs() throws {
+        var count = 0
+        try check(ov_compiled_model_outputs_size(compiled.pointer, &count), "outputs_size")
+        for i in 0..<count {
+            var t: OpaquePointer?
+            try check(ov_infer_request_get_output_tensor_by_index(request, i, &t), "get_output_tensor")
+            outputTensors.append(t!)
+            var raw: UnsafeMutableRawPointer?
+            try check(ov_tensor_data(t, &raw), "ov_tensor_data(output)")
+            outputs.append((try Self.shape(of: t!), raw!.assumingMemoryBound(to: Float.self)))
+        }
+    }
+
+    /// The output whose element count is `count` (BlazePose's outputs differ in size).
+    func output(elements count: Int) throws -> UnsafeMutablePointer<Float> {
+        guard let o = outputs.first(where: { $0.shape.reduce(1, *) == count }) else {
+            throw PoseError.unexpectedModel(path: path, reason: "no output with \(count) values (has \(outputs.map(\.shape)))")
+        }
+        return o.data
+    }
+}
+
+/// A compiled network and its inference requests: `requests[0]` for calls on the caller's thread,
+/// and with `streams` > 1 one more per stream, run side by side (`InferRequest.start`).
+final class CompiledNetwork: @unchecked Sendable {
+    let path: String
+    /// Each request keeps the compiled model alive.
+    let requests: [InferRequest]
+    var inputShape: [Int] { requests[0].inputShape }
+    /// `requests[0]`'s input, run and outputs (the request for calls on the caller's thread).
+    var input: UnsafeMutablePointer<Float> { requests[0].input }
+    func infer() throws { try requests[0].infer() }
+    func output(elements count: Int) throws -> UnsafeMutablePointer<Float> { try requests[0].output(elements: count) }
+
+    /// Compiles the model at `path`. With one stream it runs on `threads` threads (latency: one
+    /// request at a time); with `streams` > 1, OpenVINO splits the `threads` between that many
+    /// streams, each running one request at a time on its share (≈1.3× the frames per second of
+    /// one 2-thread stream on two cores, `benchmark_app` on the landmark model). With `cacheDirectory`, OpenVINO keeps the compiled network there
     /// (keyed by the model file's path and the compile settings, and checked against the file's size
     /// and time) and later runs import it instead of compiling again (≈0.8 s less per process on these machines). A cache that cannot be used (unwritable,
     /// corrupt blob) costs only the time: the network is then compiled without it.
-    init(path: String, threads: Int, cacheDirectory: String? = nil) throws {
+    init(path: String, threads: Int, streams: Int = 1, cacheDirectory: String? = nil) throws {
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else { throw PoseError.modelNotFound(path: path) }
         let core = try OVCore.shared()
         // f32 forced: on CPUs with AVX512-BF16/AMX OpenVINO otherwise runs bf16, which moved
         // keypoints by 9 px on average and up to 33 px.
-        var properties: [(String, String)] = [
-            ("INFERENCE_PRECISION_HINT", "f32"), ("PERFORMANCE_HINT", "LATENCY"), ("NUM_STREAMS", "1"),
-        ]
+        var properties: [(String, String)] = [("INFERENCE_PRECISION_HINT", "f32")]
+        properties += streams > 1
+            ? [("PERFORMANCE_HINT", "THROUGHPUT"), ("NUM_STREAMS", String(streams))]
+            : [("PERFORMANCE_HINT", "LATENCY"), ("NUM_STREAMS", "1")]
         if threads > 0 { properties.append(("INFERENCE_NUM_THREADS", String(threads))) }
         for extra in (ProcessInfo.processInfo.environment["REFVISION_OV_PROPS"] ?? "").split(separator: ",") {
             let kv = extra.split(separator: "=", maxSplits: 1).map(String.init)
@@ -99,20 +204,8 @@ final class CompiledNetwork: @unchecked Sendable {
                 refv_ov_compile(core.pointer, model, "CPU", $0, $1, $2)
             }
         }
-        compiled = compiledModel
-        try check(ov_compiled_model_create_infer_request(compiled, &request), "create_infer_request")
-        try check(ov_infer_request_get_input_tensor_by_index(request, 0, &inputTensor), "get_input_tensor")
-        inputShape = try Self.shape(of: inputTensor!)
-        var raw: UnsafeMutableRawPointer?
-        try check(ov_tensor_data(inputTensor, &raw), "ov_tensor_data(input)")
-        input = raw!.assumingMemoryBound(to: Float.self)
-    }
-
-    deinit {
-        for t in outputTensors { ov_tensor_free(t) }
-        if let inputTensor { ov_tensor_free(inputTensor) }
-        if let request { ov_infer_request_free(request) }
-        if let compiled { ov_compiled_model_free(compiled) }
+        let handle = CompiledModelHandle(compiledModel!)
+        requests = try (0..<(streams > 1 ? streams + 1 : 1)).map { _ in try InferRequest(compiled: handle, path: path) }
     }
 
     /// Calls `call(pairs, count, &compiled)` with `properties` as C key/value strings.
@@ -129,39 +222,5 @@ final class CompiledNetwork: @unchecked Sendable {
         }
         try check(status, name)
         return compiled
-    }
-
-    private static func shape(of tensor: OpaquePointer) throws -> [Int] {
-        var shape = ov_shape_t()
-        try check(ov_tensor_get_shape(tensor, &shape), "ov_tensor_get_shape")
-        defer { ov_shape_free(&shape) }
-        return (0..<Int(shape.rank)).map { Int(shape.dims[$0]) }
-    }
-
-    /// Runs the network on what was written to `input`.
-    func infer() throws {
-        try check(ov_infer_request_infer(request), "ov_infer_request_infer")
-        if outputTensors.isEmpty { try bindOutputs() }
-    }
-
-    private func bindOutputs() throws {
-        var count = 0
-        try check(ov_compiled_model_outputs_size(compiled, &count), "outputs_size")
-        for i in 0..<count {
-            var t: OpaquePointer?
-            try check(ov_infer_request_get_output_tensor_by_index(request, i, &t), "get_output_tensor")
-            outputTensors.append(t!)
-            var raw: UnsafeMutableRawPointer?
-            try check(ov_tensor_data(t, &raw), "ov_tensor_data(output)")
-            outputs.append((try Self.shape(of: t!), raw!.assumingMemoryBound(to: Float.self)))
-        }
-    }
-
-    /// The output whose element count is `count` (BlazePose's outputs differ in size).
-    func output(elements count: Int) throws -> UnsafeMutablePointer<Float> {
-        guard let o = outputs.first(where: { $0.shape.reduce(1, *) == count }) else {
-            throw PoseError.unexpectedModel(path: path, reason: "no output with \(count) values (has \(outputs.map(\.shape)))")
-        }
-        return o.data
     }
 }

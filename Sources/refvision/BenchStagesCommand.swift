@@ -12,6 +12,7 @@ struct BenchStagesCommand: ParsableCommand {
 
     @Argument var file: String
     @Option var threads: Int = 2
+    @Option var lanes: Int = 2
     @Option var frames: Int = 300
     @Option var preset: String = "ultrafast"
     @Option var x264Params: String = "sliced-threads=1"
@@ -38,15 +39,21 @@ struct BenchStagesCommand: ParsableCommand {
 
         // Pose alone (video mode), on the decoded frames held in memory, looped to `frames`.
         var model: BlazePose?
-        let load = try clock.measure { model = try BlazePose(options: BlazePose.Options(threads: threads)) }
+        let load = try clock.measure { model = try BlazePose(options: BlazePose.Options(threads: threads, lanes: lanes)) }
         let tracker = PoseTracker(model: model!)
         _ = try tracker.process(images[0]) // first inference initialises OpenVINO's kernels
         var rois: [(Int, RotatedRect)] = []
         let pose = try clock.measure {
-            for i in 0..<frames {
-                let people = try tracker.process(images[i % images.count])
-                if i % 10 == 0, let p = people.first { rois.append((i % images.count, p.roi)) }
+            // Frames come back in order, a frame or two after they went in (side-by-side lanes).
+            var done = 0
+            func record(_ finished: [[PoseTracker.Person]]) {
+                for people in finished {
+                    if done % 10 == 0, let p = people.first { rois.append((done % images.count, p.roi)) }
+                    done += 1
+                }
             }
+            for i in 0..<frames { record(try tracker.submit(images[i % images.count])) }
+            record(try tracker.finish())
         }
         // The landmark step's parts, timed apart from the loop above.
         var warp = 0.0, infer = 0.0

@@ -45,6 +45,9 @@ struct JudgeCommand: ParsableCommand {
     @Option(help: "OpenVINO inference threads.")
     var threads: Int = 2
 
+    @Option(help: "Landmark runs kept going side by side (each on threads/lanes threads); 1 tracks each frame from the one before, as MediaPipe does.")
+    var lanes: Int = 2
+
     @Option(help: "libx264 preset for --replay.")
     var preset: String = "ultrafast"
 
@@ -56,6 +59,7 @@ struct JudgeCommand: ParsableCommand {
         if fromPose != nil && file != nil { throw ValidationError("give either a video FILE or --from-pose, not both") }
         if fromPose != nil && replay != nil { throw ValidationError("--replay needs the video: give FILE, not --from-pose") }
         guard (0...64).contains(threads) else { throw ValidationError("--threads must be 0…64") }
+        guard (1...4).contains(lanes) else { throw ValidationError("--lanes must be 1…4") }
     }
 
     func run() throws {
@@ -91,7 +95,7 @@ struct JudgeCommand: ParsableCommand {
             let track = try JSONDecoder().decode(PoseTrack.self, from: data)
             analysis = Judge(config: cfg).analyze(track, lift: lift)
         } else if let file {
-            let model = try BlazePose(options: BlazePose.Options(threads: threads))
+            let model = try BlazePose(options: BlazePose.Options(threads: threads, lanes: lanes))
             var bar = ProgressBar(label: (file as NSString).lastPathComponent)
             let outcome = try JudgePipeline(model: model).run(
                 path: file, lift: lift, config: cfg, replayPath: replay,

@@ -27,6 +27,9 @@ struct PoseCommand: ParsableCommand {
     @Option(help: "OpenVINO inference threads.")
     var threads: Int = 2
 
+    @Option(help: "Landmark runs kept going side by side (each on threads/lanes threads); 1 tracks each frame from the one before, as MediaPipe does.")
+    var lanes: Int = 2
+
     @Option(help: "Decoder threads.")
     var decodeThreads: Int = 2
 
@@ -50,6 +53,7 @@ struct PoseCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...64).contains(threads) else { throw ValidationError("--threads must be 0…64") }
+        guard (1...4).contains(lanes) else { throw ValidationError("--lanes must be 1…4") }
         guard (0...64).contains(decodeThreads) else { throw ValidationError("--decode-threads must be 0…64") }
         guard (1...16).contains(maxPeople) else { throw ValidationError("--max-people must be 1…16") }
         guard redetect >= 1 else { throw ValidationError("--redetect must be at least 1") }
@@ -65,7 +69,7 @@ struct PoseCommand: ParsableCommand {
 
     private func runPose() throws {
         let model = try BlazePose(modelsDirectory: models ?? ModelLocator.defaultDirectory(),
-                                  options: BlazePose.Options(threads: threads))
+                                  options: BlazePose.Options(threads: threads, lanes: lanes))
         var options = PosePipelineOptions()
         options.reader.threads = decodeThreads
         options.writer.preset = preset

@@ -3,7 +3,8 @@ import Imaging
 
 extension BlazePose {
     /// Times the parts of one landmark step on `roi` (for `refvision bench-stages`): the crop/warp
-    /// into the input tensor, and the network alone, in seconds.
+    /// into the input tensor, and the network alone, in seconds, on the request for calls made one at
+    /// a time (one lane's share of threads when the model has lanes).
     public func profileLandmarkStep(_ image: RGBImage, roi: RotatedRect) throws -> (warp: Double, infer: Double) {
         lock.lock()
         defer { lock.unlock() }

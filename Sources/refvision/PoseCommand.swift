@@ -27,8 +27,11 @@ struct PoseCommand: ParsableCommand {
     @Option(help: "OpenVINO inference threads.")
     var threads: Int = 2
 
-    @Option(help: "Landmark runs kept going side by side (each on threads/lanes threads); 1 tracks each frame from the one before, as MediaPipe does.")
-    var lanes: Int = 2
+    // One lane by default here, unlike `judge`: a second lane holds one more frame and OpenVINO's
+    // second stream (≈22 MB more at 1080p with --overlay, whose frames are RGB all the way through;
+    // docs/pose.md).
+    @Option(help: "Landmark runs kept going side by side (each on threads/lanes threads); 1 tracks each frame from the one before, as MediaPipe does; 2 is faster and holds ≈22 MB more at 1080p.")
+    var lanes: Int = 1
 
     @Option(help: "Decoder threads.")
     var decodeThreads: Int = 2

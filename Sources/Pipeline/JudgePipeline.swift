@@ -27,8 +27,10 @@ public struct JudgeStats: Sendable, Codable, Equatable {
     /// Frames drawn while the pose stage ran and then confirmed by the final judgment (0 when the
     /// speculation was off or a drawn frame differed and the replay was drawn again).
     public var replaySpeculatedFrames = 0
-    /// Whether the speculative replay was thrown away because a drawn frame differed.
+    /// Whether the speculative replay was thrown away and drawn again after the pose stage.
     public var replayRedrawn = false
+    /// Why (`pending-budget`, `provisional-differed` or `final-differed`); nil when it was not.
+    public var replayRedrawReason: ReplayRedrawReason?
     public var wallSeconds = 0.0
     public init() {}
 }
@@ -91,6 +93,7 @@ public final class JudgePipeline: @unchecked Sendable {
                 stats.replaySpeculatedFrames = outcome.speculated
             } else {
                 stats.replayRedrawn = speculation != nil
+                stats.replayRedrawReason = speculation?.stopReason
                 result = try Self.writeReplay(source: path, to: replayPath, renderer: renderer, reader: options.reader,
                                               writer: redrawWriter ?? Self.redrawWriter(replayWriter))
             }

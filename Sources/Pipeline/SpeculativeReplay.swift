@@ -65,6 +65,8 @@ final class SpeculativeReplay: @unchecked Sendable {
     private var pendingBytes = 0
     private var inputEnded = false
     private var gaveUp = false
+    /// Why the speculation produced no file (nil while it stands, or if it did).
+    private var _stopReason: ReplayRedrawReason?
     private var worker: Worker?
     // Touched by the worker thread only until it is joined.
     private var drawn: [FrameOverlay] = []
@@ -105,7 +107,7 @@ final class SpeculativeReplay: @unchecked Sendable {
         poses.append(pose)
         pending.append(frame)
         pendingBytes += Self.bytes(frame)
-        if pendingBytes > maxPendingBytes { giveUp() }
+        if pendingBytes > maxPendingBytes { giveUp(.pendingBudget) }
         condition.signal()
     }
 
@@ -113,7 +115,8 @@ final class SpeculativeReplay: @unchecked Sendable {
     private static func bytes(_ frame: VideoFrame) -> Int { frame.image.pixels.count + (frame.source?.byteCount ?? 0) }
 
     /// Under `condition`: stop speculating and free the frames.
-    private func giveUp() {
+    private func giveUp(_ reason: ReplayRedrawReason) {
+        if !gaveUp { _stopReason = reason }
         gaveUp = true
         pending = []
         pendingBytes = 0
@@ -170,7 +173,7 @@ final class SpeculativeReplay: @unchecked Sendable {
             // A provisional judgment that changes a frame already drawn dooms the file.
             guard agrees(with: renderer, frames: snapshot) else {
                 condition.lock()
-                giveUp()
+                giveUp(.provisionalDiffered)
                 condition.unlock()
                 return
             }
@@ -214,6 +217,11 @@ final class SpeculativeReplay: @unchecked Sendable {
         pending = []
         condition.unlock()
         guard kept, agrees(with: renderer, frames: allPoses) else {
+            if kept {
+                condition.lock()
+                _stopReason = .finalDiffered
+                condition.unlock()
+            }
             stream.abandon()
             return nil
         }
@@ -229,9 +237,35 @@ final class SpeculativeReplay: @unchecked Sendable {
         }
     }
 
+    /// Why the speculation produced no file, once it has stopped without one.
+    var stopReason: ReplayRedrawReason? {
+        condition.lock()
+        defer { condition.unlock() }
+        return _stopReason
+    }
+
     /// Stops without a replay (the pose stage failed).
     func abandon() {
         endInput()
         stream.abandon()
+    }
+}
+
+/// Why a replay drawn during inference was thrown away and drawn again after it.
+public enum ReplayRedrawReason: String, Sendable, Codable, Equatable {
+    /// The frames waiting to be drawn passed the memory budget (`SpeculativeReplay.Options.maxPendingBytes`).
+    case pendingBudget = "pending-budget"
+    /// A later provisional judgment changed a frame already drawn.
+    case provisionalDiffered = "provisional-differed"
+    /// The final judgment changed a frame already drawn.
+    case finalDiffered = "final-differed"
+
+    /// In words, for the CLI.
+    public var explanation: String {
+        switch self {
+        case .pendingBudget: "the frames waiting to be drawn passed the memory budget"
+        case .provisionalDiffered: "a later provisional judgment changed a frame already drawn"
+        case .finalDiffered: "the final judgment changed a frame already drawn"
+        }
     }
 }

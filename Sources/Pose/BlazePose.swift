@@ -391,22 +391,27 @@ func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
 /// Landmark runs that go on side by side, each on its own request: `submit` crops the region and
 /// starts the run, `collect` waits for it. Used from one thread. Without requests of its own (the
-/// model's were lent elsewhere, or it has one lane), there is one lane and `collect` runs the step.
+/// model's were lent elsewhere, or it has one lane), `submit` only notes the run and `collect` does
+/// it on the model's shared request: one at a time, but with as many lanes as the model has, so a
+/// tracker's regions, and so its results, do not depend on whether it got the lanes.
 public final class LandmarkLanes: @unchecked Sendable {
     let model: BlazePose
     private let requests: [InferRequest]
-    private var shared: (image: RGBImage, roi: RotatedRect)?
+    /// Without requests: each lane's noted run.
+    private var shared: [(image: RGBImage, roi: RotatedRect)?]
     /// The region each lane's run is on (nil: the lane is idle).
     private var running: [RotatedRect?]
-    /// How many runs can be going at once.
-    public var count: Int { max(1, requests.count) }
+    /// How many runs can be going at once (the model's lanes).
+    public let count: Int
     /// Whether these lanes run side by side (false: the model's shared request, one at a time).
     public var sideBySide: Bool { !requests.isEmpty }
 
     fileprivate init(model: BlazePose, requests: [InferRequest]) {
         self.model = model
         self.requests = requests
+        count = requests.isEmpty ? model.lanes : requests.count
         running = Array(repeating: nil, count: requests.count)
+        shared = Array(repeating: nil, count: requests.isEmpty ? count : 0)
     }
 
     deinit {
@@ -419,7 +424,11 @@ public final class LandmarkLanes: @unchecked Sendable {
     /// Starts the landmark model on `roi` of `image` in `lane` (which must be idle).
     public func submit(lane: Int, image: RGBImage, roi: RotatedRect) throws {
         guard image.width > 0, image.height > 0 else { throw PoseError.invalidImage("empty image") }
-        guard !requests.isEmpty else { shared = (image, roi); return }
+        guard !requests.isEmpty else {
+            precondition(shared[lane] == nil, "lane \(lane) is busy")
+            shared[lane] = (image, roi)
+            return
+        }
         precondition(running[lane] == nil, "lane \(lane) is busy")
         let request = requests[lane]
         BlazePose.warpLandmarkInput(image, roi: roi, into: request.input)
@@ -430,8 +439,8 @@ public final class LandmarkLanes: @unchecked Sendable {
     /// Waits for `lane`'s run and returns what it found.
     public func collect(lane: Int) throws -> LandmarkResult {
         guard !requests.isEmpty else {
-            guard let job = shared else { throw PoseError.invalidImage("no landmark run was submitted") }
-            shared = nil
+            guard let job = shared[lane] else { throw PoseError.invalidImage("no landmark run was submitted") }
+            shared[lane] = nil
             return try model.landmarks(job.image, roi: job.roi)
         }
         guard let roi = running[lane] else { throw PoseError.invalidImage("no landmark run was submitted") }

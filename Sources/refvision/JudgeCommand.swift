@@ -146,7 +146,8 @@ struct JudgeCommand: ParsableCommand {
             lines.append(String(format: "  %d frames: pose %.2f s, judge %.3f s, replay after pose %.2f s, total %.2f s",
                                 s.pose.frames, s.pose.wallSeconds, s.judgeSeconds, s.replaySeconds, s.wallSeconds))
             if s.replayFrames > 0 {
-                let drawing = s.replayRedrawn ? "drawn again after the pose stage (a provisional frame differed)"
+                let drawing = s.replayRedrawn
+                    ? "drawn again after the pose stage (\(s.replayRedrawReason?.explanation ?? "the speculation stopped"))"
                     : "\(s.replaySpeculatedFrames) drawn during the pose stage"
                 lines.append(String(format: "  replay: %d frame periods, %@; busy decode %.2f s, render %.2f s, encode %.2f s (%.0f%% of each frame converted from RGB)",
                                     s.replayFrames, drawing, s.replayDecodeSeconds, s.replayRenderSeconds,

@@ -61,6 +61,9 @@ struct SpeculativeReplayEndToEndTests {
         #expect(during.verdict == after.verdict)
         #expect(after.stats.replaySpeculatedFrames == 0 && !after.stats.replayRedrawn)
         #expect(during.stats.replaySpeculatedFrames > 0 || during.stats.replayRedrawn)
+        // A reason exactly when the speculation was thrown away.
+        #expect(during.stats.replayRedrawn == (during.stats.replayRedrawReason != nil))
+        #expect(after.stats.replayRedrawReason == nil)
         #expect(during.stats.replayFrames == after.stats.replayFrames)
         if during.stats.replayRedrawn {
             let x = try Data(contentsOf: URL(fileURLWithPath: a)), y = try Data(contentsOf: URL(fileURLWithPath: b))
@@ -114,5 +117,6 @@ struct SpeculativeReplayEndToEndTests {
         let stats = try compare(TestPaths.sharedLifts.appendingPathComponent("squat_bounce_m20.mp4").path, in: dir,
                                 poseDelay: 0.03)
         #expect(stats.replayRedrawn)
+        #expect([.provisionalDiffered, .finalDiffered].contains(stats.replayRedrawReason))
     }
 }

@@ -171,9 +171,12 @@ struct SpeculativeReplayTests {
         defer { dir.remove() }
         let source = try clip(in: dir)
         let output = dir.path("spec.mp4")
-        let (outcome, _) = try speculate(source, to: output, people: .twoSquats, slowly: true)
+        var spec: SpeculativeReplay?
+        let (outcome, _) = try speculate(source, to: output, people: .twoSquats, slowly: true, afterFrame: { spec = $1 })
         #expect(outcome == nil)
         #expect(!FileManager.default.fileExists(atPath: output))
+        // Caught by a provisional judgment, or at the latest by the final one.
+        #expect([.provisionalDiffered, .finalDiffered].contains(spec?.stopReason))
     }
 
     @Test("a final judgment that draws any checked frame differently throws the speculative file away")
@@ -184,9 +187,11 @@ struct SpeculativeReplayTests {
         let output = dir.path("spec.mp4")
         // Provisionally a squat (from the file name); the final judgment is told it is a bench press,
         // so every banner differs.
-        let (outcome, _) = try speculate(source, to: output, people: .none, finalLift: .bench)
+        var spec: SpeculativeReplay?
+        let (outcome, _) = try speculate(source, to: output, people: .none, finalLift: .bench, afterFrame: { spec = $1 })
         #expect(outcome == nil)
         #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(spec?.stopReason == .finalDiffered)
     }
 
     #if os(Linux)
@@ -262,8 +267,11 @@ struct SpeculativeReplayTests {
         let source = try clip(in: dir)
         var options = SpeculativeReplay.Options()
         options.maxPendingBytes = 10 * 640 * 480 * 3 / 2 // ten decoded 4:2:0 pictures (the RGB is let go), under the lag
-        let (outcome, _) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options)
+        var spec: SpeculativeReplay?
+        let (outcome, _) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options,
+                                         afterFrame: { spec = $1 })
         #expect(outcome == nil)
         #expect(!FileManager.default.fileExists(atPath: dir.path("spec.mp4")))
+        #expect(spec?.stopReason == .pendingBudget)
     }
 }

@@ -397,21 +397,18 @@ func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 public final class LandmarkLanes: @unchecked Sendable {
     let model: BlazePose
     private let requests: [InferRequest]
-    /// Without requests: each lane's noted run.
-    private var shared: [(image: RGBImage, roi: RotatedRect)?]
-    /// The region each lane's run is on (nil: the lane is idle).
-    private var running: [RotatedRect?]
+    /// Each lane's run (nil: idle): its region, and its image while the run is only noted (no
+    /// requests of its own).
+    private var runs: [(roi: RotatedRect, image: RGBImage?)?]
     /// How many runs can be going at once (the model's lanes).
-    public let count: Int
+    public var count: Int { runs.count }
     /// Whether these lanes run side by side (false: the model's shared request, one at a time).
     public var sideBySide: Bool { !requests.isEmpty }
 
     fileprivate init(model: BlazePose, requests: [InferRequest]) {
         self.model = model
         self.requests = requests
-        count = requests.isEmpty ? model.lanes : requests.count
-        running = Array(repeating: nil, count: requests.count)
-        shared = Array(repeating: nil, count: requests.isEmpty ? count : 0)
+        runs = Array(repeating: nil, count: requests.isEmpty ? model.lanes : requests.count)
     }
 
     deinit {
@@ -424,29 +421,24 @@ public final class LandmarkLanes: @unchecked Sendable {
     /// Starts the landmark model on `roi` of `image` in `lane` (which must be idle).
     public func submit(lane: Int, image: RGBImage, roi: RotatedRect) throws {
         guard image.width > 0, image.height > 0 else { throw PoseError.invalidImage("empty image") }
-        guard !requests.isEmpty else {
-            precondition(shared[lane] == nil, "lane \(lane) is busy")
-            shared[lane] = (image, roi)
+        precondition(runs[lane] == nil, "lane \(lane) is busy")
+        if requests.isEmpty {
+            runs[lane] = (roi, image)
             return
         }
-        precondition(running[lane] == nil, "lane \(lane) is busy")
         let request = requests[lane]
         BlazePose.warpLandmarkInput(image, roi: roi, into: request.input)
         try request.start()
-        running[lane] = roi
+        runs[lane] = (roi, nil)
     }
 
     /// Waits for `lane`'s run and returns what it found.
     public func collect(lane: Int) throws -> LandmarkResult {
-        guard !requests.isEmpty else {
-            guard let job = shared[lane] else { throw PoseError.invalidImage("no landmark run was submitted") }
-            shared[lane] = nil
-            return try model.landmarks(job.image, roi: job.roi)
-        }
-        guard let roi = running[lane] else { throw PoseError.invalidImage("no landmark run was submitted") }
-        running[lane] = nil
+        guard let run = runs[lane] else { throw PoseError.invalidImage("no landmark run was submitted") }
+        runs[lane] = nil
+        if let image = run.image { return try model.landmarks(image, roi: run.roi) }
         let request = requests[lane]
         try request.wait()
-        return try BlazePose.decodeLandmarks(request, roi: roi)
+        return try BlazePose.decodeLandmarks(request, roi: run.roi)
     }
 }

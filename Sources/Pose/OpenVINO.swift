@@ -72,7 +72,7 @@ final class InferRequest: @unchecked Sendable {
     private(set) var outputs: [(shape: [Int], data: UnsafeMutablePointer<Float>)] = []
     private var outputTensors: [OpaquePointer] = []
     /// Started with `start()` and not yet waited for.
-    private(set) var running = false
+    private var running = false
 
     init(compiled: CompiledModelHandle, path: String) throws {
         self.path = path

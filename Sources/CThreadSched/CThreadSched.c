@@ -37,6 +37,9 @@ int refv_set_thread_sched(int nice, uint64_t slice_ns) {
     return ENOSYS;
 #endif
 }
+
+int refv_thread_id(void) { return (int)syscall(SYS_gettid); }
 #else
 int refv_set_thread_sched(int nice, uint64_t slice_ns) { (void)nice; (void)slice_ns; return ENOSYS; }
+int refv_thread_id(void) { return -1; }
 #endif

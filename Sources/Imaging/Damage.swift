@@ -6,7 +6,7 @@
 /// one span per band would join across the whole picture.
 public struct Damage: Sendable, Equatable {
     /// Rows per band; even, so that bands cover whole 4:2:0 chroma rows.
-    public static let bandHeight = 16
+    public static let bandHeight = 8
     /// Spans kept per band; past that, a new span joins the nearest one.
     public static let spansPerBand = 3
     /// Spans closer than this (columns) are joined: a short gap is cheaper to convert than to track.

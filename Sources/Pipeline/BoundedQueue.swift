@@ -69,13 +69,18 @@ final class Worker: @unchecked Sendable {
     static let backgroundSlice: UInt64 = 100_000
 
     private let done = DispatchSemaphore(value: 0)
+    private let kernelID = LockedBox<Int32?>(nil)
+
+    /// The thread's kernel id (Linux), once it has started; nil before (and off Linux, -1).
+    var threadID: Int32? { kernelID.value }
 
     /// `body` and everything it captures is released before `join()` returns: what it owned (an
     /// open file, say) is gone by then, not whenever the thread finally exits.
     init(name: String, priority: Priority = .normal, _ body: @escaping @Sendable () -> Void) {
         let work = LockedBox<(@Sendable () -> Void)?>(body)
-        let thread = Thread { [done] in
+        let thread = Thread { [done, kernelID] in
             if priority == .background { Self.lowerOwnPriority() }
+            kernelID.value = refv_thread_id()
             var run = work.withLock { w in defer { w = nil }; return w }
             run?()
             run = nil

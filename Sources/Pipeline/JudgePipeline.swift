@@ -31,6 +31,10 @@ public struct JudgeStats: Sendable, Codable, Equatable {
     public var replayRedrawn = false
     /// Why (`pending-budget`, `provisional-differed` or `final-differed`); nil when it was not.
     public var replayRedrawReason: ReplayRedrawReason?
+    /// How long the pose stage waited for the replay drawn during inference to catch up (the
+    /// decoded pictures waiting for it had filled their budget), and the most bytes they held.
+    public var replayWaitSeconds = 0.0
+    public var replayPeakPendingBytes = 0
     public var wallSeconds = 0.0
     public init() {}
 }
@@ -91,6 +95,8 @@ public final class JudgePipeline: @unchecked Sendable {
             if let outcome = try speculation?.complete(with: renderer) {
                 result = outcome.result
                 stats.replaySpeculatedFrames = outcome.speculated
+                stats.replayWaitSeconds = outcome.waitedSeconds
+                stats.replayPeakPendingBytes = outcome.peakPendingBytes
             } else {
                 stats.replayRedrawn = speculation != nil
                 stats.replayRedrawReason = speculation?.stopReason

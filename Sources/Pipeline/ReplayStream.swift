@@ -74,10 +74,19 @@ final class ReplayStream: @unchecked Sendable {
         var copiedPictures = 0
     }
 
-    private let toEncode = BoundedQueue<Work>(capacity: 2)
+    /// What the encoding thread takes: a finished frame, or the sign to hand the encoding over to a
+    /// thread of normal priority (`promote()`).
+    private enum Item: Sendable {
+        case frame(Work)
+        case handOver
+    }
+
+    private let toEncode = BoundedQueue<Item>(capacity: 2)
+    private let writer: VideoWriter
     private let encodeClock = LockedBox(StageClock())
     private let encodeError = LockedBox<(any Error)?>(nil)
     private var encoder: Worker?
+    private var encoderPriority: Worker.Priority
     private var renderClock = StageClock()
     private var converted = (share: 0.0, frames: 0, copied: 0)
     /// Scratch RGB for drawing on decoded pictures, reused from frame to frame.
@@ -87,15 +96,21 @@ final class ReplayStream: @unchecked Sendable {
     /// The newest drawn frame (the verdict card is drawn over it).
     private var last: Picture?
 
-    /// `priority` is the encoding thread's (`.background` beside inference).
+    /// `priority` is the encoding thread's (`.background` beside inference; `promote()` ends it).
     init(output: String, info: VideoInfo, writer writerOptions: WriterOptions, priority: Worker.Priority = .normal) throws {
-        let writer = try VideoWriter(path: output, width: info.width, height: info.height,
-                                     frameRate: info.frameRate, options: writerOptions)
-        let (toEncode, encodeClock, encodeError) = (self.toEncode, self.encodeClock, self.encodeError)
-        encoder = Worker(name: "replay-encode", priority: priority) {
-            var clock = StageClock()
+        writer = try VideoWriter(path: output, width: info.width, height: info.height,
+                                 frameRate: info.frameRate, options: writerOptions)
+        encoderPriority = priority
+        startEncoder()
+    }
+
+    private func startEncoder() {
+        let (toEncode, writer, encodeClock, encodeError) = (self.toEncode, self.writer, self.encodeClock, self.encodeError)
+        encoder = Worker(name: "replay-encode", priority: encoderPriority) {
+            var clock = encodeClock.value
             defer { encodeClock.value = clock }
-            while let work = toEncode.pop() {
+            while let item = toEncode.pop() {
+                guard case .frame(let work) = item else { return } // handed over: the writer stays open
                 guard encodeError.value == nil else { continue } // keep draining so the drawing never blocks
                 do {
                     try clock.measure {
@@ -114,6 +129,21 @@ final class ReplayStream: @unchecked Sendable {
             // must never lose its file to this writer's late clean-up.
             if encodeError.value != nil { writer.abandon() }
         }
+    }
+
+    /// The encoding thread's kernel id, once it has started (tests read its priority).
+    var encoderThreadID: Int32? { encoder?.threadID }
+
+    /// Moves the encoding from a `.background` thread to one of normal priority, in order, once the
+    /// work it stood aside for is over (the pose stage has ended: what is left of the replay is now
+    /// the critical path). A thread cannot lower its own nice value without privileges, so a new
+    /// thread takes over the queue after the old one has encoded what it had been given.
+    func promote() {
+        guard !ended, encoderPriority != .normal else { return }
+        toEncode.push(.handOver)
+        encoder?.join()
+        encoderPriority = .normal
+        startEncoder()
     }
 
     /// Draws `overlay` on `frame` and queues it, followed by the held bottom frame with its caption
@@ -175,7 +205,7 @@ final class ReplayStream: @unchecked Sendable {
 
     /// Queues a finished picture, shown for `1 + hold` frame periods.
     private func emit(_ picture: Picture, hold: Int = 0) {
-        toEncode.push(Work(picture: picture, hold: max(0, hold)))
+        toEncode.push(.frame(Work(picture: picture, hold: max(0, hold))))
         written += 1 + max(0, hold)
     }
 

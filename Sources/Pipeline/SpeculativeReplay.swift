@@ -26,9 +26,12 @@ final class SpeculativeReplay: @unchecked Sendable {
     struct Options: Sendable {
         /// How far (seconds of video) drawing stays behind the newest judged frame.
         var lagSeconds = 0.5
-        /// Decoded frames waiting to be drawn may hold at most this many bytes; past it the
-        /// speculation gives up rather than hold more (or slow inference down).
+        /// Decoded frames waiting to be drawn may hold at most this many bytes. Past it the pose
+        /// stage waits (`append` blocks) while the drawing takes frames; when the drawing cannot take
+        /// any (it needs more frames than the budget holds), the speculation gives up instead.
         var maxPendingBytes = 256 << 20
+        /// Called before each frame is drawn during inference (tests slow the drawing with it).
+        var beforeDraw: (@Sendable () -> Void)?
         /// How far (thigh) a drawn frame's depth gauge may read from the final judgment's, and how
         /// much earlier or later (seconds) a drawn phase label or rule mark may switch, for the drawn
         /// frames to stay (`ReplayAgreement`).
@@ -45,6 +48,10 @@ final class SpeculativeReplay: @unchecked Sendable {
         /// Frames drawn during the pose stage (checked against the final judgment).
         var speculated: Int
         var judgments: Int
+        /// How long the pose stage waited for the drawing to catch up (the budget was full).
+        var waitedSeconds: Double
+        /// The most bytes the waiting frames held at once.
+        var peakPendingBytes: Int
     }
 
     private let stream: ReplayStream
@@ -55,6 +62,7 @@ final class SpeculativeReplay: @unchecked Sendable {
     private let fps: Double
     private let lag: Int
     private let maxPendingBytes: Int
+    private let beforeDraw: (@Sendable () -> Void)?
     private let agreement: ReplayAgreement
     private let setupWait: Int
 
@@ -63,6 +71,11 @@ final class SpeculativeReplay: @unchecked Sendable {
     private var poses: [PoseFrame] = []
     private var pending: [VideoFrame] = [] // decoded frames not drawn yet, oldest first
     private var pendingBytes = 0
+    private var peakPendingBytes = 0
+    private var waitedNanoseconds: UInt64 = 0
+    /// While the drawing thread waits for more poses: the count it waits for, less the step
+    /// (`speculate`). nil while it works.
+    private var waitingBase: Int?
     private var inputEnded = false
     private var gaveUp = false
     /// Why the speculation produced no file (nil while it stands, or if it did).
@@ -72,6 +85,8 @@ final class SpeculativeReplay: @unchecked Sendable {
     private var drawn: [FrameOverlay] = []
     private var judgments = 0
     private let drawnCount = LockedBox(0)
+    /// Set when the pose stage has ended: the thread stops drawing at the next frame.
+    private let ended = LockedBox(false)
 
     /// Frames drawn so far from provisional judgments (readable from any thread).
     var framesDrawn: Int { drawnCount.value }
@@ -89,6 +104,7 @@ final class SpeculativeReplay: @unchecked Sendable {
         fps = info.fps > 0 ? info.fps : 30
         lag = max(1, Int((options.lagSeconds * fps).rounded()))
         maxPendingBytes = options.maxPendingBytes
+        beforeDraw = options.beforeDraw
         setupWait = max(0, Int((options.setupWaitSeconds * fps).rounded()))
         agreement = ReplayAgreement(shift: max(1, Int((options.switchShiftSeconds * fps).rounded())),
                                     gaugeTolerance: options.gaugeTolerance)
@@ -101,14 +117,30 @@ final class SpeculativeReplay: @unchecked Sendable {
     func append(_ pose: PoseFrame, _ frame: VideoFrame) {
         var frame = frame
         if frame.source != nil { frame.image = RGBImage(width: 0, height: 0) }
+        let size = Self.bytes(frame)
         condition.lock()
         defer { condition.unlock() }
+        // Backpressure: while the frame does not fit in the budget, wait for the drawing to take
+        // frames. Giving up instead would cost the whole replay again after inference.
+        if pendingBytes + size > maxPendingBytes && !gaveUp {
+            let start = DispatchTime.now().uptimeNanoseconds
+            while pendingBytes + size > maxPendingBytes && !gaveUp && !inputEnded && !drawingIsStuck { condition.wait() }
+            waitedNanoseconds += DispatchTime.now().uptimeNanoseconds - start
+            if pendingBytes + size > maxPendingBytes { giveUp(.pendingBudget) }
+        }
         guard !gaveUp else { return }
         poses.append(pose)
         pending.append(frame)
-        pendingBytes += Self.bytes(frame)
-        if pendingBytes > maxPendingBytes { giveUp(.pendingBudget) }
-        condition.signal()
+        pendingBytes += size
+        peakPendingBytes = max(peakPendingBytes, pendingBytes)
+        condition.broadcast()
+    }
+
+    /// Under `condition`: whether the drawing thread waits for poses it will not get while the pose
+    /// stage waits for it (the frames it must keep behind the newest do not fit in the budget).
+    private var drawingIsStuck: Bool {
+        guard let base = waitingBase else { return false }
+        return poses.count < base + step(seen: poses.count)
     }
 
     /// Memory a waiting frame holds: its RGB picture, if any, and the decoded one it keeps alive.
@@ -134,8 +166,13 @@ final class SpeculativeReplay: @unchecked Sendable {
         var judgedAt = 0
         while true {
             condition.lock()
-            while !inputEnded && !gaveUp
-                && poses.count < max(emitted + lag, judgedAt) + step(seen: poses.count) { condition.wait() }
+            let base = max(emitted + lag, judgedAt)
+            while !inputEnded && !gaveUp && poses.count < base + step(seen: poses.count) {
+                waitingBase = base
+                condition.broadcast() // a pose stage waiting on the budget must learn this
+                condition.wait()
+            }
+            waitingBase = nil
             if inputEnded || gaveUp {
                 condition.unlock()
                 return
@@ -169,6 +206,7 @@ final class SpeculativeReplay: @unchecked Sendable {
             var frames = Array(pending.prefix(ready))
             pending.removeFirst(ready)
             pendingBytes -= frames.reduce(0) { $0 + Self.bytes($1) }
+            if !frames.isEmpty { condition.broadcast() } // room for the pose stage
             condition.unlock()
             // A provisional judgment that changes a frame already drawn dooms the file.
             guard agrees(with: renderer, frames: snapshot) else {
@@ -178,6 +216,12 @@ final class SpeculativeReplay: @unchecked Sendable {
                 return
             }
             for i in frames.indices {
+                // Once the pose stage has ended, `complete` draws what is left, at normal priority.
+                if ended.value {
+                    handBack(frames[i...])
+                    return
+                }
+                beforeDraw?()
                 let o = renderer.overlay(frame: frames[i].index, time: frames[i].time, height: frames[i].height)
                 stream.draw(&frames[i], o, with: renderer)
                 drawn.append(o)
@@ -185,6 +229,14 @@ final class SpeculativeReplay: @unchecked Sendable {
             }
             emitted += frames.count
         }
+    }
+
+    /// Puts frames taken for drawing back at the front of the waiting ones.
+    private func handBack(_ frames: ArraySlice<VideoFrame>) {
+        condition.lock()
+        pending.insert(contentsOf: frames, at: 0)
+        pendingBytes += frames.reduce(0) { $0 + Self.bytes($1) }
+        condition.unlock()
     }
 
     /// Whether the frames drawn so far may stay in the replay `renderer` draws (`ReplayAgreement`).
@@ -197,6 +249,7 @@ final class SpeculativeReplay: @unchecked Sendable {
     }
 
     private func endInput() {
+        ended.value = true
         condition.lock()
         inputEnded = true
         condition.broadcast()
@@ -225,12 +278,19 @@ final class SpeculativeReplay: @unchecked Sendable {
             stream.abandon()
             return nil
         }
+        // The rest of the replay is now the critical path: encode it at normal priority, and draw
+        // it on this thread (which never lowered its priority).
+        stream.promote()
         do {
             for i in rest.indices {
                 let o = renderer.overlay(frame: rest[i].index, time: rest[i].time, height: rest[i].height)
                 stream.draw(&rest[i], o, with: renderer)
             }
-            return Outcome(result: try stream.finish(card: renderer), speculated: drawn.count, judgments: judgments)
+            condition.lock()
+            let (waited, peak) = (Double(waitedNanoseconds) / 1e9, peakPendingBytes)
+            condition.unlock()
+            return Outcome(result: try stream.finish(card: renderer), speculated: drawn.count, judgments: judgments,
+                           waitedSeconds: waited, peakPendingBytes: peak)
         } catch {
             stream.abandon()
             throw error

@@ -200,12 +200,13 @@ struct DamageTests {
 
     @Test("what is drawn side by side on the same rows keeps its own spans, up to three a band; close ones join")
     func spansSideBySide() {
-        var d = Damage(width: 1280, height: 32)
-        d.mark(x0: 8, y0: 0, x1: 280, y1: 16)       // a checklist at the left
-        d.mark(x0: 1180, y0: 0, x1: 1240, y1: 16)   // a gauge at the right
-        d.mark(x0: 500, y0: 4, x1: 520, y1: 12)     // a limb in the middle
+        let b = Damage.bandHeight
+        var d = Damage(width: 1280, height: 2 * b)
+        d.mark(x0: 8, y0: 0, x1: 280, y1: b)        // a checklist at the left
+        d.mark(x0: 1180, y0: 0, x1: 1240, y1: b)    // a gauge at the right
+        d.mark(x0: 500, y0: 2, x1: 520, y1: b - 2)  // a limb in the middle
         #expect(d.rectangles.map { [$0.x0, $0.x1] } == [[8, 280], [500, 520], [1180, 1240]])
-        #expect(abs(d.coverage - Double((272 + 20 + 60) * 16) / Double(1280 * 32)) < 1e-12)
+        #expect(abs(d.coverage - Double((272 + 20 + 60) * b) / Double(1280 * 2 * b)) < 1e-12)
         d.mark(x0: 530, y0: 0, x1: 600, y1: 1)      // 10 columns from the limb: joined to it
         #expect(d.rectangles.map { [$0.x0, $0.x1] } == [[8, 280], [500, 600], [1180, 1240]])
         d.mark(x0: 800, y0: 0, x1: 810, y1: 1)      // a fourth: joins the nearest (the limb's)
@@ -213,19 +214,21 @@ struct DamageTests {
         d.mark(x0: 270, y0: 0, x1: 505, y1: 1)      // bridges two spans: they become one
         #expect(d.rectangles.map { [$0.x0, $0.x1] } == [[8, 810], [1180, 1240]])
         Self.expectApart(d)
-        d.mark(x0: 820, y0: 20, x1: 830, y1: 21)    // another band: its own
-        #expect(d.rectangles.last.map { [$0.x0, $0.y0, $0.x1, $0.y1] } == [820, 16, 830, 32])
+        d.mark(x0: 820, y0: b + 1, x1: 830, y1: b + 2) // another band: its own
+        #expect(d.rectangles.last.map { [$0.x0, $0.y0, $0.x1, $0.y1] } == [820, b, 830, 2 * b])
     }
 
     @Test("bands keep their own spans; tracking is off by default and does not change equality")
     func bands() {
+        let band = Damage.bandHeight
         var d = Damage(width: 100, height: 40)
         d.mark(x0: 10, y0: 2, x1: 20, y1: 5)
-        d.mark(x0: 50, y0: 33, x1: 60, y1: 34)
+        d.mark(x0: 50, y0: 39, x1: 60, y1: 40)   // the last row: the last band, up to the image's edge
         d.mark(x0: -5, y0: -5, x1: -1, y1: 10)   // off the image: nothing
         d.mark(x0: 30, y0: 3, x1: 30, y1: 9)     // empty: nothing
-        #expect(d.rectangles.map { [$0.x0, $0.y0, $0.x1, $0.y1] } == [[10, 0, 20, 16], [50, 32, 60, 40]])
-        #expect(abs(d.coverage - Double(10 * 16 + 10 * 8) / 4000) < 1e-12)
+        let last = 39 / band * band
+        #expect(d.rectangles.map { [$0.x0, $0.y0, $0.x1, $0.y1] } == [[10, 0, 20, band], [50, last, 60, 40]])
+        #expect(abs(d.coverage - Double(10 * band + 10 * (40 - last)) / 4000) < 1e-12)
         d.markAll()
         #expect(d.coverage == 1)
         #expect(Damage(width: 0, height: 0).rectangles.isEmpty && Damage(width: 0, height: 0).coverage == 0)

@@ -195,21 +195,67 @@ struct SpeculativeReplayTests {
     }
 
     #if os(Linux)
+    /// The nice values of this process's threads (field 19 of /proc/self/task/TID/stat).
+    private static func nices() throws -> [Int] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { tid in
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (comm)": state is field 3, nice field 19.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 16 ? Int(fields[16]) : nil
+        }
+    }
+
+    /// The nice value of thread `tid` of this process, once it has started (nil if it has not within
+    /// 20 s, or has ended).
+    private static func nice(ofThread tid: () -> Int32?) -> Int? {
+        let deadline = Date().addingTimeInterval(20)
+        while tid() == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        guard let id = tid(), let stat = try? String(contentsOfFile: "/proc/self/task/\(id)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 16 ? Int(fields[16]) : nil
+    }
+
+    @Test("promote() hands the encoding from its background thread to one at normal priority, in order: the file is the one drawn in one go")
+    func promotion() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
+        var frames: [VideoFrame] = []
+        while let f = try reader.next() { frames.append(f) }
+        let track = PoseTrack(source: source, width: reader.info.width, height: reader.info.height, fps: Self.fps,
+                              frames: frames.map { PoseFrame(index: $0.index, time: $0.time, people: []) })
+        let renderer = ReplayRenderer(analysis: Judge().analyze(track, lift: nil), track: track)
+        let stream = try ReplayStream(output: dir.path("promoted.mp4"), info: reader.info,
+                                      writer: WriterOptions(preset: "ultrafast"), priority: .background)
+        #expect(Self.nice(ofThread: { stream.encoderThreadID }) == Int(Worker.backgroundNice))
+        let first = try #require(stream.encoderThreadID)
+        func draw(_ range: Range<Int>) {
+            for i in range {
+                stream.draw(&frames[i], renderer.overlay(frame: frames[i].index, time: frames[i].time, height: frames[i].height),
+                            with: renderer)
+            }
+        }
+        draw(0..<50)
+        stream.promote()
+        // Another thread, at the caller's priority (the test's thread never lowered its own).
+        #expect(Self.nice(ofThread: { stream.encoderThreadID }) == Int(Worker.currentNice()))
+        #expect(stream.encoderThreadID != first)
+        draw(50..<frames.count)
+        stream.promote() // a second time: nothing to do
+        let result = try stream.finish(card: renderer)
+        #expect(result.frames == frames.count + renderer.cardFrameCount)
+        try expectSameAsSecondPass(dir.path("promoted.mp4"), source: source, renderer: renderer, in: dir)
+    }
+
     @Test("the speculation draws and encodes on two threads at background priority, beside the caller at its own")
     func backgroundThreads() throws {
         let dir = try TempDir()
         defer { dir.remove() }
         let source = try clip(in: dir)
-        /// The nice values of this process's threads (field 19 of /proc/self/task/TID/stat).
-        func nices() throws -> [Int] {
-            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { tid in
-                guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-                      let close = stat.lastIndex(of: ")") else { return nil }
-                // After "pid (comm)": state is field 3, nice field 19.
-                let fields = stat[stat.index(after: close)...].split(separator: " ")
-                return fields.count > 16 ? Int(fields[16]) : nil
-            }
-        }
+        let nices = Self.nices
         let background = Int(Worker.backgroundNice)
         let before = try nices().filter { $0 == background }.count
         let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
@@ -273,5 +319,24 @@ struct SpeculativeReplayTests {
         #expect(outcome == nil)
         #expect(!FileManager.default.fileExists(atPath: dir.path("spec.mp4")))
         #expect(spec?.stopReason == .pendingBudget)
+    }
+
+    @Test("when the drawing falls behind, the pose stage waits within the budget instead of giving up")
+    func backpressure() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        let picture = 640 * 480 * 3 / 2
+        var options = SpeculativeReplay.Options()
+        options.maxPendingBytes = 40 * picture // room for the lag and a step, far from the clip's 105 frames
+        options.beforeDraw = { Thread.sleep(forTimeInterval: 0.008) } // drawing slower than the frames come
+        let (outcome, renderer) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options)
+        let o = try #require(outcome, "the speculation gave up")
+        #expect(o.waitedSeconds > 0, "the pose stage never waited: the test did not fill the budget")
+        #expect(o.peakPendingBytes <= options.maxPendingBytes)
+        #expect(o.peakPendingBytes > options.maxPendingBytes - 2 * picture)
+        #expect(o.speculated > 0)
+        #expect(o.result.frames == 105 + renderer.cardFrameCount)
+        try expectSameAsSecondPass(dir.path("spec.mp4"), source: source, renderer: renderer, in: dir)
     }
 }

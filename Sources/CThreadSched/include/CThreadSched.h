@@ -11,4 +11,7 @@
 /// changed.
 int refv_set_thread_sched(int nice, uint64_t slice_ns);
 
+/// The calling thread's kernel id (gettid(2)); -1 off Linux.
+int refv_thread_id(void);
+
 #endif

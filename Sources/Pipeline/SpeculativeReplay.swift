@@ -203,10 +203,9 @@ final class SpeculativeReplay: @unchecked Sendable {
             let perFrame = pending.isEmpty ? 1 : max(1, pendingBytes / pending.count)
             let behind = settingUp ? min(2 * lag, max(lag, maxPendingBytes / 2 / perFrame)) : lag
             let ready = max(0, snapshot.count - behind - emitted)
+            // Taken frames stay in `pendingBytes` until drawn: the budget bounds every picture held.
             var frames = Array(pending.prefix(ready))
             pending.removeFirst(ready)
-            pendingBytes -= frames.reduce(0) { $0 + Self.bytes($1) }
-            if !frames.isEmpty { condition.broadcast() } // room for the pose stage
             condition.unlock()
             // A provisional judgment that changes a frame already drawn dooms the file.
             guard agrees(with: renderer, frames: snapshot) else {
@@ -222,20 +221,25 @@ final class SpeculativeReplay: @unchecked Sendable {
                     return
                 }
                 beforeDraw?()
+                let size = Self.bytes(frames[i])
                 let o = renderer.overlay(frame: frames[i].index, time: frames[i].time, height: frames[i].height)
-                stream.draw(&frames[i], o, with: renderer)
+                stream.draw(&frames[i], o, with: renderer) // takes the pictures out of the frame
                 drawn.append(o)
                 drawnCount.withLock { $0 += 1 }
+                condition.lock()
+                if !gaveUp { pendingBytes -= size } // (giving up cleared the count)
+                condition.broadcast() // room for the pose stage
+                condition.unlock()
             }
             emitted += frames.count
         }
     }
 
-    /// Puts frames taken for drawing back at the front of the waiting ones.
+    /// Puts frames taken for drawing back at the front of the waiting ones (their bytes were never
+    /// taken off `pendingBytes`).
     private func handBack(_ frames: ArraySlice<VideoFrame>) {
         condition.lock()
         pending.insert(contentsOf: frames, at: 0)
-        pendingBytes += frames.reduce(0) { $0 + Self.bytes($1) }
         condition.unlock()
     }
 

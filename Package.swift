@@ -192,7 +192,7 @@ let package = Package(
         ),
         // Runs the built binary as a user would (exit codes, outputs).
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "Imaging", "Judging", "PoseData", "Replay", "TestSupport"],
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "Imaging", "Judging", "PoseData", "Replay", "Scaling", "TestSupport"],
                     swiftSettings: openVINOSwiftFlags),
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg", "Imaging", "Scaling", "TestSupport"]),
         .testTarget(

@@ -214,6 +214,13 @@ final class SpeculativeReplay: @unchecked Sendable {
                 condition.unlock()
                 return
             }
+            // A switch in the last frames waits for the next step (`ReplayAgreement.drawable`).
+            let overlays = frames.map { renderer.overlay(frame: $0.index, time: $0.time, height: $0.height) }
+            let now = agreement.drawable(overlays, after: drawn.last)
+            if now < frames.count {
+                handBack(frames[now...])
+                frames.removeLast(frames.count - now)
+            }
             for i in frames.indices {
                 // Once the pose stage has ended, `complete` draws what is left, at normal priority.
                 if ended.value {
@@ -222,7 +229,7 @@ final class SpeculativeReplay: @unchecked Sendable {
                 }
                 beforeDraw?()
                 let size = Self.bytes(frames[i])
-                let o = renderer.overlay(frame: frames[i].index, time: frames[i].time, height: frames[i].height)
+                let o = overlays[i]
                 stream.draw(&frames[i], o, with: renderer) // takes the pictures out of the frame
                 drawn.append(o)
                 drawnCount.withLock { $0 += 1 }

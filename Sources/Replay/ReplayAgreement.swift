@@ -53,6 +53,29 @@ public struct ReplayAgreement: Sendable {
         return true
     }
 
+    /// How many of `next` (the overlays of the frames about to be drawn, in order, following the
+    /// frame whose overlay is `previous`) to draw now: all of them, unless the phase label or a
+    /// checklist row switches within the last `shift` of them — then only the frames before that
+    /// switch. A switch drawn in the last frames of the drawn part, that a later judgment moves by a
+    /// frame or two, leaves the file flickering (✓ drawn at the switch, the next frame from the later
+    /// judgment not ticked yet, then ticked again), which `accepts` rightly refuses; held back, the
+    /// switch is drawn a step later from a judgment that has seen more frames after it. Measured on
+    /// the single-attempt bench clip: of every judgment the speculation can make, the two that put
+    /// the start of the descent at frame 106 instead of 108 doomed the file this way, and a `make
+    /// bench` round was drawn again when the speculation happened to judge there.
+    public func drawable(_ next: [FrameOverlay], after previous: FrameOverlay?) -> Int {
+        var before = previous
+        var cut = next.count
+        for (i, o) in next.enumerated() {
+            if let b = before, i >= next.count - shift, b.label != o.label || b.checklist != o.checklist {
+                cut = i
+                break
+            }
+            before = o
+        }
+        return cut
+    }
+
     /// Whether `a` and `b` (the same length) go through the same values in the same order, each change
     /// of value at most `within` positions from the other's.
     static func sameSwitches<T: Equatable>(_ a: [T], _ b: [T], within: Int) -> Bool {

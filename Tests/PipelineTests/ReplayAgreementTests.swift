@@ -27,6 +27,26 @@ struct ReplayAgreementTests {
     private let final = Array(repeating: "SETUP", count: 10) + Array(repeating: "DESCENT", count: 10)
         + Array(repeating: "BOTTOM", count: 5)
 
+    @Test("a switch in the last `shift` frames about to be drawn waits for the next step; earlier ones are drawn")
+    func drawableHoldsBackLateSwitches() {
+        let labels = Array(repeating: "SETUP", count: 10) + Array(repeating: "DESCENT", count: 10)
+        let all = overlays(labels)
+        // The switch (frame 10) is the last frame of the batch, or within `shift` (3) of its end.
+        #expect(agreement.drawable(Array(all[0..<11]), after: nil) == 10)
+        #expect(agreement.drawable(Array(all[0..<13]), after: nil) == 10)
+        // Further from the end: everything.
+        #expect(agreement.drawable(Array(all[0..<14]), after: nil) == 14)
+        // A batch that starts with the switch, relative to the frame drawn before it.
+        #expect(agreement.drawable(Array(all[10..<12]), after: all[9]) == 0)
+        #expect(agreement.drawable(Array(all[10..<15]), after: all[9]) == 5)
+        #expect(agreement.drawable(Array(all[11..<13]), after: all[10]) == 2)
+        // A checklist row that switches counts like the label; the banner (the time) does not.
+        let marks = (0..<8).map { $0 < 6 ? "· DEPTH" : "✓ DEPTH" }
+        #expect(agreement.drawable(overlays(Array(repeating: "BOTTOM", count: 8), marks: marks), after: nil) == 6)
+        #expect(agreement.drawable(overlays(Array(repeating: "BOTTOM", count: 8)), after: nil) == 8)
+        #expect(agreement.drawable([], after: all[0]) == 0)
+    }
+
     @Test("frames drawn exactly as the final judgment draws them stay")
     func identical() {
         let all = overlays(final)

@@ -85,8 +85,6 @@ final class SpeculativeReplay: @unchecked Sendable {
     private var drawn: [FrameOverlay] = []
     private var judgments = 0
     private let drawnCount = LockedBox(0)
-    /// Set when the pose stage has ended: the thread stops drawing at the next frame.
-    private let ended = LockedBox(false)
 
     /// Frames drawn so far from provisional judgments (readable from any thread).
     var framesDrawn: Int { drawnCount.value }
@@ -203,9 +201,6 @@ final class SpeculativeReplay: @unchecked Sendable {
             let perFrame = pending.isEmpty ? 1 : max(1, pendingBytes / pending.count)
             let behind = settingUp ? min(2 * lag, max(lag, maxPendingBytes / 2 / perFrame)) : lag
             let ready = max(0, snapshot.count - behind - emitted)
-            // Taken frames stay in `pendingBytes` until drawn: the budget bounds every picture held.
-            var frames = Array(pending.prefix(ready))
-            pending.removeFirst(ready)
             condition.unlock()
             // A provisional judgment that changes a frame already drawn dooms the file.
             guard agrees(with: renderer, frames: snapshot) else {
@@ -215,39 +210,31 @@ final class SpeculativeReplay: @unchecked Sendable {
                 return
             }
             // A switch in the last frames waits for the next step (`ReplayAgreement.drawable`).
-            let overlays = frames.map { renderer.overlay(frame: $0.index, time: $0.time, height: $0.height) }
+            let overlays = snapshot[emitted..<(emitted + ready)].map { renderer.overlay(frame: $0.index, time: $0.time, height: height) }
             let now = agreement.drawable(overlays, after: drawn.last)
-            if now < frames.count {
-                handBack(frames[now...])
-                frames.removeLast(frames.count - now)
-            }
+            // Only this thread takes from `pending`, so its first `now` frames are those. Taken frames
+            // stay in `pendingBytes` until drawn: the budget bounds every picture held.
+            condition.lock()
+            var frames = Array(pending.prefix(now))
+            pending.removeFirst(frames.count)
+            condition.unlock()
             for i in frames.indices {
-                // Once the pose stage has ended, `complete` draws what is left, at normal priority.
-                if ended.value {
-                    handBack(frames[i...])
-                    return
-                }
                 beforeDraw?()
                 let size = Self.bytes(frames[i])
-                let o = overlays[i]
-                stream.draw(&frames[i], o, with: renderer) // takes the pictures out of the frame
-                drawn.append(o)
+                stream.draw(&frames[i], overlays[i], with: renderer) // takes the pictures out of the frame
+                drawn.append(overlays[i])
                 drawnCount.withLock { $0 += 1 }
                 condition.lock()
                 if !gaveUp { pendingBytes -= size } // (giving up cleared the count)
                 condition.broadcast() // room for the pose stage
+                // Once the pose stage has ended, `complete` draws what is left, at normal priority.
+                let stop = inputEnded
+                if stop { pending.insert(contentsOf: frames[(i + 1)...], at: 0) }
                 condition.unlock()
+                if stop { return }
             }
             emitted += frames.count
         }
-    }
-
-    /// Puts frames taken for drawing back at the front of the waiting ones (their bytes were never
-    /// taken off `pendingBytes`).
-    private func handBack(_ frames: ArraySlice<VideoFrame>) {
-        condition.lock()
-        pending.insert(contentsOf: frames, at: 0)
-        condition.unlock()
     }
 
     /// Whether the frames drawn so far may stay in the replay `renderer` draws (`ReplayAgreement`).
@@ -260,7 +247,6 @@ final class SpeculativeReplay: @unchecked Sendable {
     }
 
     private func endInput() {
-        ended.value = true
         condition.lock()
         inputEnded = true
         condition.broadcast()

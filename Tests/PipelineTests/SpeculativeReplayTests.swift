@@ -321,6 +321,21 @@ struct SpeculativeReplayTests {
         #expect(spec?.stopReason == .pendingBudget)
     }
 
+    @Test("when the pose stage ends in the middle of a step, the drawing stops at the next frame and complete draws the rest: the file is the second pass's")
+    func endsMidStep() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        var options = SpeculativeReplay.Options()
+        options.beforeDraw = { Thread.sleep(forTimeInterval: 0.05) } // a step of ~90 frames would take 4.5 s
+        let (outcome, renderer) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options,
+                                                awaitDrawing: true)
+        let o = try #require(outcome)
+        #expect(o.speculated > 0 && o.speculated < 30, "\(o.speculated) frames drawn before the end")
+        #expect(o.result.frames == 105 + renderer.cardFrameCount)
+        try expectSameAsSecondPass(dir.path("spec.mp4"), source: source, renderer: renderer, in: dir)
+    }
+
     @Test("when the drawing falls behind, the pose stage waits within the budget instead of giving up")
     func backpressure() throws {
         let dir = try TempDir()

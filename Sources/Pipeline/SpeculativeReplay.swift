@@ -80,14 +80,19 @@ final class SpeculativeReplay: @unchecked Sendable {
     private var gaveUp = false
     /// Why the speculation produced no file (nil while it stands, or if it did).
     private var _stopReason: ReplayRedrawReason?
+    /// `drawn.count`, for other threads (`framesDrawn`).
+    private var framesDrawnSoFar = 0
     private var worker: Worker?
     // Touched by the worker thread only until it is joined.
     private var drawn: [FrameOverlay] = []
     private var judgments = 0
-    private let drawnCount = LockedBox(0)
 
     /// Frames drawn so far from provisional judgments (readable from any thread).
-    var framesDrawn: Int { drawnCount.value }
+    var framesDrawn: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return framesDrawnSoFar
+    }
 
     init(source: String, output: String, info: VideoInfo, judge: Judge, lift: LiftKind?,
          writer: WriterOptions, options: Options = Options()) throws {
@@ -223,8 +228,8 @@ final class SpeculativeReplay: @unchecked Sendable {
                 let size = Self.bytes(frames[i])
                 stream.draw(&frames[i], overlays[i], with: renderer) // takes the pictures out of the frame
                 drawn.append(overlays[i])
-                drawnCount.withLock { $0 += 1 }
                 condition.lock()
+                framesDrawnSoFar = drawn.count
                 if !gaveUp { pendingBytes -= size } // (giving up cleared the count)
                 condition.broadcast() // room for the pose stage
                 // Once the pose stage has ended, `complete` draws what is left, at normal priority.

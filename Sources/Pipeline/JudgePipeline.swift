@@ -24,6 +24,9 @@ public struct JudgeStats: Sendable, Codable, Equatable {
     public var replayConvertedShare = 0.0
     /// Replay frames drawn on a copy of their decoded picture, because the decoder still held it.
     public var replayCopiedPictures = 0
+    /// Frames (the card included) of the replay's end that a second encoder wrote on the calling
+    /// thread while the encoding thread finished the frames before them (0: one encoder).
+    public var replaySegmentFrames = 0
     /// Frames drawn while the pose stage ran and then confirmed by the final judgment (0 when the
     /// speculation was off or a drawn frame differed and the replay was drawn again).
     public var replaySpeculatedFrames = 0
@@ -109,6 +112,7 @@ public final class JudgePipeline: @unchecked Sendable {
             stats.replayEncodeSeconds = result.encodeSeconds
             stats.replayConvertedShare = result.convertedShare
             stats.replayCopiedPictures = result.copiedPictures
+            stats.replaySegmentFrames = result.segmentFrames
             stats.replaySeconds = (clock.now - t).seconds
         }
         stats.wallSeconds = (clock.now - started).seconds

@@ -72,22 +72,31 @@ final class ReplayStream: @unchecked Sendable {
         var convertedShare = 0.0
         /// Frames drawn on a copy of their decoded picture (the decoder still referenced it).
         var copiedPictures = 0
+        /// Frames (the card included) the calling thread encoded with a second encoder at the end
+        /// (`beginSegment()`); 0 when one encoder wrote the whole file.
+        var segmentFrames = 0
     }
 
-    /// What the encoding thread takes: a finished frame, or the sign to hand the encoding over to a
-    /// thread of normal priority (`promote()`).
+    /// What the encoding thread takes: a finished frame, the sign to hand the encoding over to a
+    /// thread of normal priority (`promote()`), or the frames the calling thread encoded after its
+    /// own (`beginSegment()`), to be put after them in the file.
     private enum Item: Sendable {
         case frame(Work)
         case handOver
+        case append(VideoSegment)
     }
 
-    private let toEncode = BoundedQueue<Item>(capacity: 2)
+    private var toEncode = BoundedQueue<Item>(capacity: 2)
     private let writer: VideoWriter
     private let encodeClock = LockedBox(StageClock())
     private let encodeError = LockedBox<(any Error)?>(nil)
     private var encoder: Worker?
     private var encoderPriority: Worker.Priority
     private var renderClock = StageClock()
+    /// The second encoder at the end of the replay, on the calling thread (`beginSegment()`).
+    private var segment: VideoSegment?
+    private var segmentClock = StageClock()
+    private var segmentFrames = 0
     private var converted = (share: 0.0, frames: 0, copied: 0)
     /// Scratch RGB for drawing on decoded pictures, reused from frame to frame.
     private var canvas: RGBImage?
@@ -110,15 +119,18 @@ final class ReplayStream: @unchecked Sendable {
             var clock = encodeClock.value
             defer { encodeClock.value = clock }
             while let item = toEncode.pop() {
-                guard case .frame(let work) = item else { return } // handed over: the writer stays open
+                if case .handOver = item { return } // the writer stays open
                 guard encodeError.value == nil else { continue } // keep draining so the drawing never blocks
                 do {
                     try clock.measure {
-                        switch work.picture {
-                        case .decoded(let picture): try writer.write(picture)
-                        case .image(let image): try writer.write(image)
+                        switch item {
+                        case .frame(let work):
+                            try Self.encode(work, with: writer)
+                        case .append(let segment):
+                            try writer.append(segment)
+                        case .handOver:
+                            break
                         }
-                        try writer.hold(count: work.hold)
                     }
                 } catch { encodeError.value = error }
             }
@@ -131,19 +143,76 @@ final class ReplayStream: @unchecked Sendable {
         }
     }
 
+    private static func encode(_ work: Work, with writer: VideoWriter) throws {
+        switch work.picture {
+        case .decoded(let picture): try writer.write(picture)
+        case .image(let image): try writer.write(image)
+        }
+        try writer.hold(count: work.hold)
+    }
+
+    private static func encode(_ work: Work, with segment: VideoSegment) throws {
+        switch work.picture {
+        case .decoded(let picture): try segment.write(picture)
+        case .image(let image): try segment.write(image)
+        }
+        try segment.hold(count: work.hold)
+    }
+
     /// The encoding thread's kernel id, once it has started (tests read its priority).
     var encoderThreadID: Int32? { encoder?.threadID }
 
     /// Moves the encoding from a `.background` thread to one of normal priority, in order, once the
     /// work it stood aside for is over (the pose stage has ended: what is left of the replay is now
     /// the critical path). A thread cannot lower its own nice value without privileges, so a new
-    /// thread takes over the queue after the old one has encoded what it had been given.
-    func promote() {
-        guard !ended, encoderPriority != .normal else { return }
+    /// thread takes over after the old one has encoded what it had been given. `queueing`: how many
+    /// drawn frames the new thread's queue holds before the drawing waits (a tail about to be split
+    /// with `beginSegment()` is drawn without waiting for the encoding thread).
+    func promote(queueing capacity: Int = 2) {
+        guard !ended, encoderPriority != .normal || capacity > 2 else { return }
         toEncode.push(.handOver)
         encoder?.join()
         encoderPriority = .normal
+        toEncode = BoundedQueue(capacity: max(2, capacity))
         startEncoder()
+    }
+
+    /// Where to split a tail of `frames` frames that the calling thread is about to draw (after
+    /// `promote(queueing:)`), and then the card: the encoding thread encodes the frames before the
+    /// returned index while the calling thread draws, and from it on the calling thread encodes too,
+    /// with a second encoder (`beginSegment()`), so that both threads end together. Estimated from
+    /// this replay's own drawing and encoding times per frame so far. nil when fewer than `minimum`
+    /// frames would be left to the second encoder (its key frame and start-up are not worth it then).
+    func tailSplit(frames: Int, minimum: Int) -> Int? {
+        let encodeClock = self.encodeClock.value
+        guard renderClock.count > 0, encodeClock.count > 0 else { return nil }
+        return Self.tailSplit(frames: frames, minimum: minimum, draw: renderClock.seconds / Double(renderClock.count),
+                              encode: encodeClock.seconds / Double(encodeClock.count))
+    }
+
+    /// `tailSplit(frames:minimum:)` for given seconds per frame of drawing and of encoding. The
+    /// encoding thread encodes m frames (m·encode); the calling thread draws all of them, encodes
+    /// the other frames − m and the card, drawn over a whole RGB picture (about three frames'
+    /// drawing): equal when m = (frames·(draw + encode) + card) / (2·encode). When drawing takes
+    /// longer than encoding the calling thread is the bottleneck anyway and m reaches `frames`.
+    static func tailSplit(frames: Int, minimum: Int, draw: Double, encode: Double) -> Int? {
+        guard frames > 0, draw >= 0, encode > 0, draw.isFinite, encode.isFinite else { return nil }
+        let card = 3 * draw + encode
+        let m = ((Double(frames) * (draw + encode) + card) / (2 * encode)).rounded(.up)
+        guard m < Double(frames) else { return nil }
+        return frames - Int(m) >= max(1, minimum) ? Int(m) : nil
+    }
+
+    /// From now on the calling thread encodes what it draws (and the card), with a second encoder
+    /// of the same settings (`VideoWriter.makeSegment()`): the encoding thread finishes the frames
+    /// already queued, then puts these after them. If no second encoder can be made, nothing
+    /// changes. Returns whether it started.
+    @discardableResult
+    func beginSegment() -> Bool {
+        guard !ended, segment == nil else { return false }
+        guard let made = try? writer.makeSegment() else { return false }
+        segment = made
+        return true
     }
 
     /// Draws `overlay` on `frame` and queues it, followed by the held bottom frame with its caption
@@ -203,10 +272,22 @@ final class ReplayStream: @unchecked Sendable {
         last = .image(image)
     }
 
-    /// Queues a finished picture, shown for `1 + hold` frame periods.
+    /// Queues a finished picture, shown for `1 + hold` frame periods, or encodes it here in the
+    /// segment once one has begun.
     private func emit(_ picture: Picture, hold: Int = 0) {
-        toEncode.push(.frame(Work(picture: picture, hold: max(0, hold))))
+        let work = Work(picture: picture, hold: max(0, hold))
         written += 1 + max(0, hold)
+        guard let segment else {
+            toEncode.push(.frame(work))
+            return
+        }
+        guard encodeError.value == nil else { return }
+        do {
+            try segmentClock.measure { try Self.encode(work, with: segment) }
+            segmentFrames += 1
+        } catch {
+            encodeError.withLock { if $0 == nil { $0 = error } }
+        }
     }
 
     /// Appends the verdict card over the last frame and completes the file; throws (the encoding
@@ -221,11 +302,16 @@ final class ReplayStream: @unchecked Sendable {
             }
             emit(.image(card), hold: renderer.cardFrameCount - 1)
         }
+        if let segment {
+            toEncode.push(.append(segment))
+            self.segment = nil
+        }
         stop()
         if let e = encodeError.value { throw e }
-        return Result(frames: written, renderSeconds: renderClock.seconds, encodeSeconds: encodeClock.value.seconds,
+        return Result(frames: written, renderSeconds: renderClock.seconds,
+                      encodeSeconds: encodeClock.value.seconds + segmentClock.seconds,
                       convertedShare: converted.frames > 0 ? converted.share / Double(converted.frames) : 0,
-                      copiedPictures: converted.copied)
+                      copiedPictures: converted.copied, segmentFrames: segmentFrames)
     }
 
     /// Stops both threads; the encoding thread removes the unfinished file before `stop()` returns.
@@ -237,6 +323,7 @@ final class ReplayStream: @unchecked Sendable {
     private func stop() {
         guard !ended else { return }
         ended = true
+        segment = nil
         toEncode.close()
         encoder?.join()
     }

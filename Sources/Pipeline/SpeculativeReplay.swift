@@ -40,6 +40,14 @@ final class SpeculativeReplay: @unchecked Sendable {
         /// How long (seconds of video, beyond the lag) drawing waits for a provisional judgment that
         /// has found the lifter and the start of the lift.
         var setupWaitSeconds = 2.0
+        /// The frames left to draw when the pose stage ends are drawn on the calling thread; when
+        /// at least this many would go to a second encoder, the encoding is split between the
+        /// encoding thread (the first part) and the calling thread (the rest, from a key frame:
+        /// `ReplayStream.tailSplit`), so both cores work on it. nil: one encoder, and the file is byte
+        /// for byte the one a single encoder writes.
+        var tailSegmentMinimum: Int? = 10
+        /// Tests choose the split point of a tail of that many frames with this (nil: no split).
+        var tailSplitOverride: (@Sendable (_ frames: Int) -> Int?)?
         init() {}
     }
 
@@ -65,6 +73,8 @@ final class SpeculativeReplay: @unchecked Sendable {
     private let beforeDraw: (@Sendable () -> Void)?
     private let agreement: ReplayAgreement
     private let setupWait: Int
+    private let tailSegmentMinimum: Int?
+    private let tailSplitOverride: (@Sendable (Int) -> Int?)?
 
     private let condition = NSCondition()
     // Under `condition`.
@@ -109,6 +119,8 @@ final class SpeculativeReplay: @unchecked Sendable {
         maxPendingBytes = options.maxPendingBytes
         beforeDraw = options.beforeDraw
         setupWait = max(0, Int((options.setupWaitSeconds * fps).rounded()))
+        tailSegmentMinimum = options.tailSegmentMinimum
+        tailSplitOverride = options.tailSplitOverride
         agreement = ReplayAgreement(shift: max(1, Int((options.switchShiftSeconds * fps).rounded())),
                                     gaugeTolerance: options.gaugeTolerance)
         worker = Worker(name: "replay-speculate", priority: .background) { [self] in speculate() }
@@ -281,10 +293,14 @@ final class SpeculativeReplay: @unchecked Sendable {
             return nil
         }
         // The rest of the replay is now the critical path: encode it at normal priority, and draw
-        // it on this thread (which never lowered its priority).
-        stream.promote()
+        // it on this thread (which never lowered its priority). With enough of it, this thread also
+        // encodes its second part, so the encoding thread is not left with all of it.
+        let split = tailSplitOverride.map { $0(rest.count) }
+            ?? tailSegmentMinimum.flatMap { stream.tailSplit(frames: rest.count, minimum: $0) }
+        stream.promote(queueing: split.map { $0 + 2 } ?? 2)
         do {
             for i in rest.indices {
+                if i == split { stream.beginSegment() }
                 let o = renderer.overlay(frame: rest[i].index, time: rest[i].time, height: rest[i].height)
                 stream.draw(&rest[i], o, with: renderer)
             }

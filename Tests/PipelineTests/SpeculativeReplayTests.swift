@@ -53,13 +53,17 @@ struct SpeculativeReplayTests {
     private func speculate(_ source: String, to output: String, people: People, lift: LiftKind? = nil,
                            options: SpeculativeReplay.Options = SpeculativeReplay.Options(),
                            finalLift: LiftKind? = nil, awaitDrawing: Bool = false, slowly: Bool = false,
+                           writer: WriterOptions = WriterOptions(preset: "ultrafast"),
                            afterFrame: ((Int, SpeculativeReplay) -> Void)? = nil)
         throws -> (SpeculativeReplay.Outcome?, ReplayRenderer) {
+        // One encoder, so the file can be compared byte for byte, unless the test chooses a split.
+        var options = options
+        if options.tailSplitOverride == nil { options.tailSegmentMinimum = nil }
         // As the pipeline reads when it speculates: with the decoded pictures (writeReplay does too).
         let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
         let judge = Judge()
         let spec = try SpeculativeReplay(source: source, output: output, info: reader.info, judge: judge, lift: lift,
-                                         writer: WriterOptions(preset: "ultrafast"), options: options)
+                                         writer: writer, options: options)
         var poses: [PoseFrame] = []
         while let f = try reader.next() {
             let index = f.index
@@ -248,6 +252,91 @@ struct SpeculativeReplayTests {
         let result = try stream.finish(card: renderer)
         #expect(result.frames == frames.count + renderer.cardFrameCount)
         try expectSameAsSecondPass(dir.path("promoted.mp4"), source: source, renderer: renderer, in: dir)
+    }
+
+    /// Lossless, so that a file whose end a second encoder wrote decodes to the same pictures.
+    static let lossless = WriterOptions(preset: "ultrafast", rateControl: .qp(0), threads: 1)
+
+    /// Draws the replay after inference from `renderer` (lossless, one encoder) and expects `file` to
+    /// decode to the same pictures at the same times.
+    private func expectSamePicturesAsSecondPass(_ file: String, source: String, renderer: ReplayRenderer, in dir: TempDir,
+                                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+        _ = try JudgePipeline.writeReplay(source: source, to: dir.path("seq.mp4"), renderer: renderer,
+                                          reader: ReaderOptions(), writer: Self.lossless)
+        let a = try VideoReader(path: file), b = try VideoReader(path: dir.path("seq.mp4"))
+        var n = 0
+        while true {
+            let x = try a.next(), y = try b.next()
+            guard let x, let y else {
+                #expect(x == nil && y == nil, "frame \(n): one file ends before the other", sourceLocation: sourceLocation)
+                break
+            }
+            let same = x.image.pixels == y.image.pixels && abs(x.time - y.time) < 1e-9
+            #expect(same, "frame \(n) at \(x.time) s vs \(y.time) s", sourceLocation: sourceLocation)
+            n += 1
+        }
+    }
+
+    @Test("the end of the replay split between the encoding thread and a second encoder on the caller's: the same pictures, a key frame where the second starts")
+    func tailSegment() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
+        var frames: [VideoFrame] = []
+        while let f = try reader.next() { frames.append(f) }
+        let track = PoseTrack(source: source, width: reader.info.width, height: reader.info.height, fps: Self.fps,
+                              frames: frames.map { PoseFrame(index: $0.index, time: $0.time, people: []) })
+        let renderer = ReplayRenderer(analysis: Judge().analyze(track, lift: nil), track: track)
+        let output = dir.path("split.mp4")
+        let stream = try ReplayStream(output: output, info: reader.info, writer: Self.lossless, priority: .background)
+        for i in frames.indices {
+            if i == 40 { stream.promote(queueing: 32) }
+            if i == 70 { #expect(stream.beginSegment()) }
+            stream.draw(&frames[i], renderer.overlay(frame: frames[i].index, time: frames[i].time, height: frames[i].height),
+                        with: renderer)
+        }
+        #expect(!stream.beginSegment(), "a second segment while one is open")
+        let result = try stream.finish(card: renderer)
+        #expect(result.segmentFrames == 35 + 1, "the frames from 70 and the card")
+        #expect(result.frames == frames.count + renderer.cardFrameCount)
+        let keys = try probePackets(output).enumerated().filter { $0.element.key }.map { $0.offset }
+        #expect(keys == [0, 70])
+        try expectSamePicturesAsSecondPass(output, source: source, renderer: renderer, in: dir)
+    }
+
+    @Test("where the tail is split: both threads end together by the measured costs; none when the second part would be short or drawing is the bottleneck")
+    func tailSplitPoint() {
+        // Encoding 2 ms, drawing 1 ms a frame: the encoding thread takes m = (1000·3 + 5) / 4 frames.
+        #expect(ReplayStream.tailSplit(frames: 1000, minimum: 10, draw: 0.001, encode: 0.002) == 752)
+        #expect(ReplayStream.tailSplit(frames: 100, minimum: 10, draw: 0.0008, encode: 0.0021) == 71)
+        #expect(ReplayStream.tailSplit(frames: 20, minimum: 10, draw: 0.001, encode: 0.002) == nil) // 17 + 3
+        #expect(ReplayStream.tailSplit(frames: 100, minimum: 1, draw: 0.003, encode: 0.002) == nil) // drawing-bound
+        #expect(ReplayStream.tailSplit(frames: 0, minimum: 1, draw: 0.001, encode: 0.002) == nil)
+        #expect(ReplayStream.tailSplit(frames: 100, minimum: 1, draw: .nan, encode: 0.002) == nil)
+        #expect(ReplayStream.tailSplit(frames: 100, minimum: 1, draw: 0.001, encode: 0) == nil)
+    }
+
+    @Test("the speculation's tail split at a chosen frame: the pictures of the second pass; none split without the option")
+    func speculationSplitsTail() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        var options = SpeculativeReplay.Options()
+        options.beforeDraw = { Thread.sleep(forTimeInterval: 0.05) } // most frames are left for the end
+        let tail = LockedBox<Int?>(nil)
+        options.tailSplitOverride = { frames in
+            tail.value = frames
+            return frames / 2
+        }
+        let (outcome, renderer) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options,
+                                                awaitDrawing: true, writer: Self.lossless)
+        let o = try #require(outcome)
+        let frames = try #require(tail.value)
+        #expect(o.speculated + frames == 105)
+        #expect(o.result.segmentFrames == frames - frames / 2 + 1, "the second half of the \(frames) and the card")
+        #expect(o.result.frames == 105 + renderer.cardFrameCount)
+        try expectSamePicturesAsSecondPass(dir.path("spec.mp4"), source: source, renderer: renderer, in: dir)
     }
 
     @Test("the speculation draws and encodes on two threads at background priority, beside the caller at its own")

@@ -72,6 +72,19 @@ public func probe(_ path: String) throws -> (width: Int, height: Int, frames: In
             Double(format["duration"] as? String ?? "0") ?? 0)
 }
 
+/// The first video stream's packets in file order, as ffprobe reads them: presentation and decoding
+/// times and duration (in the stream's time base) and whether each is a key frame.
+public func probePackets(_ path: String) throws -> [(pts: Int, dts: Int, duration: Int, key: Bool)] {
+    let out = try runProgram("/usr/bin/ffprobe", [
+        "-v", "error", "-select_streams", "v:0",
+        "-show_entries", "packet=pts,dts,duration,flags", "-of", "json", path])
+    let json = try JSONSerialization.jsonObject(with: out) as? [String: Any] ?? [:]
+    return (json["packets"] as? [[String: Any]] ?? []).map {
+        ($0["pts"] as? Int ?? -1, $0["dts"] as? Int ?? -1, $0["duration"] as? Int ?? -1,
+         ($0["flags"] as? String ?? "").contains("K"))
+    }
+}
+
 /// 127.0.0.1:`port` as a socket address (port 0: any free port).
 public func loopbackAddress(port: Int = 0) -> sockaddr_in {
     var address = sockaddr_in()

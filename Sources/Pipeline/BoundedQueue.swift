@@ -119,15 +119,27 @@ final class Worker: @unchecked Sendable {
 
 /// Time spent busy in one stage.
 struct StageClock: Sendable {
+    /// Wall time in `measure`.
     private(set) var seconds = 0.0
+    /// CPU time of the measuring thread in `measure`: what the work costs, without the time a
+    /// thread of background priority spends preempted.
+    private(set) var cpuSeconds = 0.0
     private(set) var count = 0
 
     mutating func measure<T>(_ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = Self.threadCPUSeconds()
         defer {
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            cpuSeconds += Self.threadCPUSeconds() - cpuStart
             count += 1
         }
         return try body()
+    }
+
+    private static func threadCPUSeconds() -> Double {
+        var t = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0 else { return 0 }
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }

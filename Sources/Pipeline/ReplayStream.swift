@@ -95,6 +95,9 @@ final class ReplayStream: @unchecked Sendable {
     private var renderClock = StageClock()
     /// The second encoder at the end of the replay, on the calling thread (`beginSegment()`).
     private var segment: VideoSegment?
+    /// The second encoder, made ahead by the background encoding thread before its first frame
+    /// (opening x264 takes 4–20 ms here, which would otherwise fall on the tail's critical path).
+    private let spare = LockedBox<VideoSegment?>(nil)
     private var segmentClock = StageClock()
     private var segmentFrames = 0
     private var converted = (share: 0.0, frames: 0, copied: 0)
@@ -110,12 +113,15 @@ final class ReplayStream: @unchecked Sendable {
         writer = try VideoWriter(path: output, width: info.width, height: info.height,
                                  frameRate: info.frameRate, options: writerOptions)
         encoderPriority = priority
-        startEncoder()
+        // Only for a one-thread x264: with more, it starts its own threads when opened, and they
+        // would keep the opening thread's background priority.
+        startEncoder(makingSpare: priority == .background && writerOptions.threads == 1)
     }
 
-    private func startEncoder() {
-        let (toEncode, writer, encodeClock, encodeError) = (self.toEncode, self.writer, self.encodeClock, self.encodeError)
+    private func startEncoder(makingSpare: Bool = false) {
+        let (toEncode, writer, encodeClock, encodeError, spare) = (self.toEncode, self.writer, self.encodeClock, self.encodeError, self.spare)
         encoder = Worker(name: "replay-encode", priority: encoderPriority) {
+            if makingSpare { spare.value = try? writer.makeSegment() }
             var clock = encodeClock.value
             defer { encodeClock.value = clock }
             while let item = toEncode.pop() {
@@ -181,23 +187,24 @@ final class ReplayStream: @unchecked Sendable {
     /// `promote(queueing:)`), and then the card: the encoding thread encodes the frames before the
     /// returned index while the calling thread draws, and from it on the calling thread encodes too,
     /// with a second encoder (`beginSegment()`), so that both threads end together. Estimated from
-    /// this replay's own drawing and encoding times per frame so far. nil when fewer than `minimum`
+    /// this replay's own drawing and encoding CPU times per frame so far (the encoding thread's are
+    /// counted when it ends: call this after `promote`). nil when fewer than `minimum`
     /// frames would be left to the second encoder (its key frame and start-up are not worth it then).
     func tailSplit(frames: Int, minimum: Int) -> Int? {
         let encodeClock = self.encodeClock.value
         guard renderClock.count > 0, encodeClock.count > 0 else { return nil }
-        return Self.tailSplit(frames: frames, minimum: minimum, draw: renderClock.seconds / Double(renderClock.count),
-                              encode: encodeClock.seconds / Double(encodeClock.count))
+        return Self.tailSplit(frames: frames, minimum: minimum, draw: renderClock.cpuSeconds / Double(renderClock.count),
+                              encode: encodeClock.cpuSeconds / Double(encodeClock.count))
     }
 
     /// `tailSplit(frames:minimum:)` for given seconds per frame of drawing and of encoding. The
     /// encoding thread encodes m frames (m·encode); the calling thread draws all of them, encodes
-    /// the other frames − m and the card, drawn over a whole RGB picture (about three frames'
-    /// drawing): equal when m = (frames·(draw + encode) + card) / (2·encode). When drawing takes
-    /// longer than encoding the calling thread is the bottleneck anyway and m reaches `frames`.
+    /// the other frames − m and the card, drawn over a whole RGB picture (about five frames'
+    /// drawing, measured): equal when m = (frames·(draw + encode) + card) / (2·encode). When drawing
+    /// takes longer than encoding the calling thread is the bottleneck anyway and m reaches `frames`.
     static func tailSplit(frames: Int, minimum: Int, draw: Double, encode: Double) -> Int? {
         guard frames > 0, draw >= 0, encode > 0, draw.isFinite, encode.isFinite else { return nil }
-        let card = 3 * draw + encode
+        let card = 5 * draw + encode
         let m = ((Double(frames) * (draw + encode) + card) / (2 * encode)).rounded(.up)
         guard m < Double(frames) else { return nil }
         return frames - Int(m) >= max(1, minimum) ? Int(m) : nil
@@ -210,7 +217,8 @@ final class ReplayStream: @unchecked Sendable {
     @discardableResult
     func beginSegment() -> Bool {
         guard !ended, segment == nil else { return false }
-        guard let made = try? writer.makeSegment() else { return false }
+        let ready = spare.withLock { s in defer { s = nil }; return s }
+        guard let made = ready ?? (try? writer.makeSegment()) else { return false }
         segment = made
         return true
     }
@@ -324,6 +332,7 @@ final class ReplayStream: @unchecked Sendable {
         guard !ended else { return }
         ended = true
         segment = nil
+        spare.value = nil
         toEncode.close()
         encoder?.join()
     }

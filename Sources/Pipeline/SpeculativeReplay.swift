@@ -295,9 +295,12 @@ final class SpeculativeReplay: @unchecked Sendable {
         // The rest of the replay is now the critical path: encode it at normal priority, and draw
         // it on this thread (which never lowered its priority). With enough of it, this thread also
         // encodes its second part, so the encoding thread is not left with all of it.
+        // The queue takes every frame left, so this thread never waits for the encoding thread (the
+        // pictures are held either way). The split is estimated from the costs measured so far,
+        // the old encoding thread's included once it has ended.
+        stream.promote(queueing: rest.count + 2)
         let split = tailSplitOverride.map { $0(rest.count) }
             ?? tailSegmentMinimum.flatMap { stream.tailSplit(frames: rest.count, minimum: $0) }
-        stream.promote(queueing: split.map { $0 + 2 } ?? 2)
         do {
             for i in rest.indices {
                 if i == split { stream.beginSegment() }

@@ -402,6 +402,19 @@ public final class VideoWriter: @unchecked Sendable {
     }
 }
 
+/// Where encoded frames go: a writer's own stream, or a segment that continues it.
+public protocol VideoFrameSink: AnyObject {
+    /// Encodes a decoded picture where it lies (no conversion, no copy).
+    func write(_ picture: SourcePicture) throws
+    /// Encodes an RGB image, scaled to the video's size if it differs.
+    func write(_ image: RGBImage) throws
+    /// Keeps the last frame on screen for `count` more frame periods.
+    func hold(count: Int) throws
+}
+
+extension VideoWriter: VideoFrameSink {}
+extension VideoSegment: VideoFrameSink {}
+
 /// Frames that continue a `VideoWriter`'s video, encoded by a second libx264 encoder with the
 /// writer's settings (`VideoWriter.makeSegment()`), on another thread than the writer's own frames.
 /// Its stream starts with a key frame and its timestamps count from its own first frame;

@@ -131,7 +131,7 @@ final class ReplayStream: @unchecked Sendable {
                     try clock.measure {
                         switch item {
                         case .frame(let work):
-                            try Self.encode(work, with: writer)
+                            try Self.encode(work, into: writer)
                         case .append(let segment):
                             try writer.append(segment)
                         case .handOver:
@@ -149,20 +149,12 @@ final class ReplayStream: @unchecked Sendable {
         }
     }
 
-    private static func encode(_ work: Work, with writer: VideoWriter) throws {
+    private static func encode(_ work: Work, into sink: some VideoFrameSink) throws {
         switch work.picture {
-        case .decoded(let picture): try writer.write(picture)
-        case .image(let image): try writer.write(image)
+        case .decoded(let picture): try sink.write(picture)
+        case .image(let image): try sink.write(image)
         }
-        try writer.hold(count: work.hold)
-    }
-
-    private static func encode(_ work: Work, with segment: VideoSegment) throws {
-        switch work.picture {
-        case .decoded(let picture): try segment.write(picture)
-        case .image(let image): try segment.write(image)
-        }
-        try segment.hold(count: work.hold)
+        try sink.hold(count: work.hold)
     }
 
     /// The encoding thread's kernel id, once it has started (tests read its priority).
@@ -291,7 +283,7 @@ final class ReplayStream: @unchecked Sendable {
         }
         guard encodeError.value == nil else { return }
         do {
-            try segmentClock.measure { try Self.encode(work, with: segment) }
+            try segmentClock.measure { try Self.encode(work, into: segment) }
             segmentFrames += 1
         } catch {
             encodeError.withLock { if $0 == nil { $0 = error } }

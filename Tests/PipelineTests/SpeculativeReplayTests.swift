@@ -221,18 +221,25 @@ struct SpeculativeReplayTests {
         return fields.count > 16 ? Int(fields[16]) : nil
     }
 
-    @Test("promote() hands the encoding from its background thread to one at normal priority, in order: the file is the one drawn in one go")
-    func promotion() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let source = try clip(in: dir)
+    /// Every frame of `source` with its decoded picture, and the renderer of the final judgment of
+    /// the clip with nobody in it.
+    private func nobody(in source: String) throws -> (VideoInfo, [VideoFrame], ReplayRenderer) {
         let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
         var frames: [VideoFrame] = []
         while let f = try reader.next() { frames.append(f) }
         let track = PoseTrack(source: source, width: reader.info.width, height: reader.info.height, fps: Self.fps,
                               frames: frames.map { PoseFrame(index: $0.index, time: $0.time, people: []) })
-        let renderer = ReplayRenderer(analysis: Judge().analyze(track, lift: nil), track: track)
-        let stream = try ReplayStream(output: dir.path("promoted.mp4"), info: reader.info,
+        return (reader.info, frames, ReplayRenderer(analysis: Judge().analyze(track, lift: nil), track: track))
+    }
+
+    @Test("promote() hands the encoding from its background thread to one at normal priority, in order: the file is the one drawn in one go")
+    func promotion() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        let (info, decoded, renderer) = try nobody(in: source)
+        var frames = decoded
+        let stream = try ReplayStream(output: dir.path("promoted.mp4"), info: info,
                                       writer: WriterOptions(preset: "ultrafast"), priority: .background)
         #expect(Self.nice(ofThread: { stream.encoderThreadID }) == Int(Worker.backgroundNice))
         let first = try #require(stream.encoderThreadID)
@@ -282,14 +289,10 @@ struct SpeculativeReplayTests {
         let dir = try TempDir()
         defer { dir.remove() }
         let source = try clip(in: dir)
-        let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
-        var frames: [VideoFrame] = []
-        while let f = try reader.next() { frames.append(f) }
-        let track = PoseTrack(source: source, width: reader.info.width, height: reader.info.height, fps: Self.fps,
-                              frames: frames.map { PoseFrame(index: $0.index, time: $0.time, people: []) })
-        let renderer = ReplayRenderer(analysis: Judge().analyze(track, lift: nil), track: track)
+        let (info, decoded, renderer) = try nobody(in: source)
+        var frames = decoded
         let output = dir.path("split.mp4")
-        let stream = try ReplayStream(output: output, info: reader.info, writer: Self.lossless, priority: .background)
+        let stream = try ReplayStream(output: output, info: info, writer: Self.lossless, priority: .background)
         for i in frames.indices {
             if i == 40 { stream.promote(queueing: 32) }
             if i == 70 { #expect(stream.beginSegment()) }

@@ -98,8 +98,8 @@ final class ReplayStream: @unchecked Sendable {
     /// The second encoder, made ahead by the background encoding thread before its first frame
     /// (opening x264 takes 4–20 ms here, which would otherwise fall on the tail's critical path).
     private let spare = LockedBox<VideoSegment?>(nil)
+    /// The calling thread's encoding in the segment (its count is the segment's frames).
     private var segmentClock = StageClock()
-    private var segmentFrames = 0
     private var converted = (share: 0.0, frames: 0, copied: 0)
     /// Scratch RGB for drawing on decoded pictures, reused from frame to frame.
     private var canvas: RGBImage?
@@ -284,7 +284,6 @@ final class ReplayStream: @unchecked Sendable {
         guard encodeError.value == nil else { return }
         do {
             try segmentClock.measure { try Self.encode(work, into: segment) }
-            segmentFrames += 1
         } catch {
             encodeError.withLock { if $0 == nil { $0 = error } }
         }
@@ -311,7 +310,7 @@ final class ReplayStream: @unchecked Sendable {
         return Result(frames: written, renderSeconds: renderClock.seconds,
                       encodeSeconds: encodeClock.value.seconds + segmentClock.seconds,
                       convertedShare: converted.frames > 0 ? converted.share / Double(converted.frames) : 0,
-                      copiedPictures: converted.copied, segmentFrames: segmentFrames)
+                      copiedPictures: converted.copied, segmentFrames: segmentClock.count)
     }
 
     /// Stops both threads; the encoding thread removes the unfinished file before `stop()` returns.

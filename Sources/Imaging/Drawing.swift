@@ -5,14 +5,12 @@ extension RGBImage {
     @inline(__always)
     public mutating func blend(x: Int, y: Int, _ c: RGB, alpha a: Double) {
         guard x >= 0, y >= 0, x < width, y < height, a > 0 else { return }
-        damage?.mark(x0: x, y0: y, x1: x + 1, y1: y + 1)
-        guard !marksOnly else { return }
-        blendUnmarked(x: x, y: y, c, alpha: a)
+        blendInside(x: x, y: y, c, alpha: a)
     }
 
-    /// `blend` for callers that have marked the damage already (in bounds, `a > 0`).
+    /// `blend` for callers that know (x, y) is inside the image and `a > 0`.
     @inline(__always)
-    mutating func blendUnmarked(x: Int, y: Int, _ c: RGB, alpha a: Double) {
+    mutating func blendInside(x: Int, y: Int, _ c: RGB, alpha a: Double) {
         let i = (y * width + x) * 3
         if a >= 1 {
             pixels[i] = c.r
@@ -38,8 +36,6 @@ extension RGBImage {
         guard x0 < x1, y0 < y1, alpha > 0, !alpha.isNaN else { return }
         let a = alpha >= 1 ? 256 : UInt32(alpha * 256 + 0.5)
         let ia = UInt16(256 - a)
-        damage?.mark(x0: x0, y0: y0, x1: x1, y1: y1)
-        guard !marksOnly else { return }
         let (r, g, b) = (UInt16(UInt32(c.r) * a + 128), UInt16(UInt32(c.g) * a + 128), UInt16(UInt32(c.b) * a + 128))
         let stride = width * 3
         let count = 3 * (x1 - x0)
@@ -62,79 +58,29 @@ extension RGBImage {
         }
     }
 
-    /// Draws a rectangle outline `thickness` pixels wide.
-    public mutating func strokeRect(x: Int, y: Int, width w: Int, height h: Int, _ c: RGB, thickness t: Int = 1) {
-        fillRect(x: x, y: y, width: w, height: t, c)
-        fillRect(x: x, y: y + h - t, width: w, height: t, c)
-        fillRect(x: x, y: y, width: t, height: h, c)
-        fillRect(x: x + w - t, y: y, width: t, height: h, c)
-    }
-
-    /// An anti-aliased line segment of the given thickness with round caps.
+    /// An anti-aliased line segment of the given thickness with round caps (`LineShape`).
     public mutating func drawLine(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double,
                                   _ c: RGB, thickness: Double = 2, alpha: Double = 1) {
-        guard x0.isFinite, y0.isFinite, x1.isFinite, y1.isFinite, thickness > 0 else { return }
-        let r = thickness / 2
-        let minX = max(0, Int((min(x0, x1) - r - 1).rounded(.down)))
-        let maxX = min(width - 1, Int((max(x0, x1) + r + 1).rounded(.up)))
-        let minY = max(0, Int((min(y0, y1) - r - 1).rounded(.down)))
-        let maxY = min(height - 1, Int((max(y0, y1) + r + 1).rounded(.up)))
-        guard minX <= maxX, minY <= maxY else { return }
-        let dx = x1 - x0, dy = y1 - y0
-        let len2 = dx * dx + dy * dy
-        let len = len2.squareRoot()
-        for py in minY...maxY {
-            // Only the pixels of this row near the segment: where the line crosses the row, ± the
-            // band's horizontal half-width (R / sin of the line's angle), clipped to the bounding box.
-            var x0Row = minX, x1Row = maxX
-            if abs(dy) > 1e-9 {
-                let cy = Double(py) + 0.5
-                let xc = x0 + (cy - y0) * dx / dy
-                let hw = (r + 1.5) * len / abs(dy)
-                x0Row = max(minX, Int((xc - hw).rounded(.down)))
-                x1Row = min(maxX, Int((xc + hw).rounded(.up)))
-                if x0Row > x1Row { continue }
-            }
-            damage?.mark(x0: x0Row, y0: py, x1: x1Row + 1, y1: py + 1)
-            if marksOnly { continue }
-            for px in x0Row...x1Row {
-                let fx = Double(px) + 0.5 - x0, fy = Double(py) + 0.5 - y0
-                var t = len2 > 0 ? (fx * dx + fy * dy) / len2 : 0
-                t = min(1, max(0, t))
-                let ex = fx - t * dx, ey = fy - t * dy
-                let d = (ex * ex + ey * ey).squareRoot()
-                let coverage = min(1, max(0, r + 0.5 - d))
-                if coverage > 0 && alpha > 0 { blendUnmarked(x: px, y: py, c, alpha: coverage * alpha) }
+        guard let line = LineShape(x0, y0, x1, y1, thickness: thickness, width: width, height: height) else { return }
+        for py in line.minY...line.maxY {
+            guard let (a, b) = line.span(py) else { continue }
+            for px in a...b {
+                let coverage = line.coverage(px, py)
+                if coverage > 0 && alpha > 0 { blendInside(x: px, y: py, c, alpha: coverage * alpha) }
             }
         }
     }
 
-    /// A dashed horizontal line across the image (reference lines).
-    public mutating func drawDashedHorizontal(y: Double, from x0: Int = 0, to x1: Int? = nil, _ c: RGB,
-                                              dash: Int = 12, gap: Int = 8, thickness: Double = 2) {
-        let end = x1 ?? width
-        var x = x0
-        while x < end {
-            drawLine(Double(x), y, Double(min(end, x + dash)), y, c, thickness: thickness)
-            x += dash + gap
-        }
-    }
-
-    /// An anti-aliased filled circle.
+    /// An anti-aliased filled circle (`CircleShape`).
     public mutating func fillCircle(_ cx: Double, _ cy: Double, radius r: Double, _ c: RGB, alpha: Double = 1) {
-        guard cx.isFinite, cy.isFinite, r > 0 else { return }
-        let minX = max(0, Int(cx - r - 1)), maxX = min(width - 1, Int(cx + r + 1))
-        let minY = max(0, Int(cy - r - 1)), maxY = min(height - 1, Int(cy + r + 1))
-        guard minX <= maxX, minY <= maxY else { return }
-        damage?.mark(x0: minX, y0: minY, x1: maxX + 1, y1: maxY + 1)
-        guard !marksOnly else { return }
-        for py in minY...maxY {
-            for px in minX...maxX {
-                let dx = Double(px) + 0.5 - cx, dy = Double(py) + 0.5 - cy
-                let d = (dx * dx + dy * dy).squareRoot()
-                let coverage = min(1, max(0, r + 0.5 - d))
-                if coverage > 0 && alpha > 0 { blendUnmarked(x: px, y: py, c, alpha: coverage * alpha) }
+        guard let circle = CircleShape(cx, cy, radius: r, width: width, height: height) else { return }
+        for py in circle.minY...circle.maxY {
+            for px in circle.minX...circle.maxX {
+                let coverage = circle.coverage(px, py)
+                if coverage > 0 && alpha > 0 { blendInside(x: px, y: py, c, alpha: coverage * alpha) }
             }
         }
     }
 }
+
+extension RGBImage: OverlayCanvas {}

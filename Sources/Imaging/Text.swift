@@ -44,6 +44,17 @@ enum Font5x7 {
     static func glyph(_ c: Character) -> [UInt8] {
         glyphs[c] ?? glyphs["?"]!
     }
+
+    /// The top-left corner of every lit font pixel of `text` at (x, y), each `s` pixels square.
+    static func forEachPixel(of text: String, x: Int, y: Int, scale s: Int, _ body: (Int, Int) -> Void) {
+        var cx = x
+        for ch in text {
+            for (ry, bits) in glyph(ch).enumerated() {
+                for rx in 0..<5 where bits & (0x10 >> UInt8(rx)) != 0 { body(cx + rx * s, y + ry * s) }
+            }
+            cx += 6 * s
+        }
+    }
 }
 
 extension RGBImage {
@@ -61,15 +72,6 @@ extension RGBImage {
                                   shadow: Bool = true) {
         let s = max(1, scale)
         if shadow { drawText(text, x: x + s, y: y + s, scale: s, .black, shadow: false) }
-        var cx = x
-        for ch in text {
-            let rows = Font5x7.glyph(ch)
-            for (ry, bits) in rows.enumerated() {
-                for rx in 0..<5 where bits & (0x10 >> UInt8(rx)) != 0 {
-                    fillRect(x: cx + rx * s, y: y + ry * s, width: s, height: s, c)
-                }
-            }
-            cx += 6 * s
-        }
+        Font5x7.forEachPixel(of: text, x: x, y: y, scale: s) { fillRect(x: $0, y: $1, width: s, height: s, c) }
     }
 }

@@ -2,7 +2,7 @@ import CFFmpeg
 
 /// The decoder's own picture of a frame, kept by reference (no copy) beside its RGB conversion when
 /// `ReaderOptions.keepSource` asks for it. An overlay is drawn on the picture itself
-/// (`paint(using:_:)`: only the pixels it touches go through RGB) and the picture is encoded as it
+/// (`draw(_:)`: on its planes, no conversion to RGB) and the picture is encoded as it
 /// is (`VideoWriter.write(_:)`), so the undrawn pixels are the decoder's own. Only 8-bit 4:2:0
 /// limited-range pictures of upright video are kept (what H.264 uploads are); for anything else
 /// the frame has none and the overlay is drawn on its RGB image.
@@ -10,7 +10,7 @@ public final class SourcePicture: @unchecked Sendable {
     let frame: UnsafeMutablePointer<AVFrame>
     public let width: Int
     public let height: Int
-    /// Whether `paint` had to copy the planes because something else still referenced them.
+    /// Whether `draw` had to copy the planes because something else still referenced them.
     public internal(set) var copied = false
 
     /// A new reference to `decoded`'s buffers, or nil when the picture is not one the writer can use.

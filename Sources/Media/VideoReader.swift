@@ -29,7 +29,7 @@ public struct VideoFrame: Sendable {
     public var time: Double
     public var image: RGBImage
     /// The decoded picture `image` was converted from, when `ReaderOptions.keepSource` asked for it
-    /// and the picture is one an overlay can be drawn on (`SourcePicture.paint`) and encoded from.
+    /// and the picture is one an overlay can be drawn on (`SourcePicture.draw`) and encoded from.
     public var source: SourcePicture?
 
     /// The frame's height in pixels. A kept decoded picture is as high as the RGB image (upright
@@ -49,7 +49,7 @@ public struct ReaderOptions: Sendable {
     public var threads: Int
     public var limits: MediaLimits
     /// Keep a reference to each decoded picture in `VideoFrame.source` (for an overlay drawn on it,
-    /// `SourcePicture.paint`, and encoded from it; it holds the decoder's buffer, ≈1.4 MB at 720p,
+    /// `SourcePicture.draw`, and encoded from it; it holds the decoder's buffer, ≈1.4 MB at 720p,
     /// as long as the frame lives).
     public var keepSource: Bool
     /// With `keepSource`: whether a frame whose decoded picture is kept is also converted to RGB.

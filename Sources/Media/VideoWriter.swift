@@ -280,7 +280,7 @@ public final class VideoWriter: @unchecked Sendable {
         return encoder
     }
 
-    /// Encodes a decoded picture as it is (drawn on with `SourcePicture.paint`), reading its planes
+    /// Encodes a decoded picture as it is (drawn on with `SourcePicture.draw`), reading its planes
     /// where they lie: no conversion, no copy. The picture may be larger than the writer's frame (an
     /// odd last column or row is left out); a smaller one is refused. The encoder has taken what it
     /// needs of the picture when this returns.

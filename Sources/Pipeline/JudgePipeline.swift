@@ -19,8 +19,8 @@ public struct JudgeStats: Sendable, Codable, Equatable {
     public var replayDecodeSeconds = 0.0
     public var replayRenderSeconds = 0.0
     public var replayEncodeSeconds = 0.0
-    /// Mean share of a replay frame's pixels that went through RGB: the spans the overlay drew on the
-    /// decoded picture (the rest is the decoder's own); 1 when frames were drawn on RGB images.
+    /// Mean share of a replay frame's pixels that went through RGB: 0 when the overlay was drawn on
+    /// the decoded pictures' planes, 1 when frames were drawn on RGB images.
     public var replayConvertedShare = 0.0
     /// Replay frames drawn on a copy of their decoded picture, because the decoder still held it.
     public var replayCopiedPictures = 0

@@ -67,8 +67,8 @@ final class ReplayStream: @unchecked Sendable {
         var decodeSeconds = 0.0
         var renderSeconds = 0.0
         var encodeSeconds = 0.0
-        /// Mean share of each drawn frame's pixels that went through RGB (the spans the overlay drew,
-        /// `SourcePicture.paint`; 1 for a frame without its decoded picture).
+        /// Mean share of each drawn frame's pixels that went through RGB: 0 for a frame drawn on its
+        /// decoded picture's planes (`SourcePicture.draw`), 1 for one drawn on its RGB image.
         var convertedShare = 0.0
         /// Frames drawn on a copy of their decoded picture (the decoder still referenced it).
         var copiedPictures = 0
@@ -101,8 +101,6 @@ final class ReplayStream: @unchecked Sendable {
     /// The calling thread's encoding in the segment (its count is the segment's frames).
     private var segmentClock = StageClock()
     private var converted = (share: 0.0, frames: 0, copied: 0)
-    /// Scratch RGB for drawing on decoded pictures, reused from frame to frame.
-    private var canvas: RGBImage?
     private var written = 0
     private var ended = false
     /// The newest drawn frame (the verdict card is drawn over it).
@@ -217,8 +215,8 @@ final class ReplayStream: @unchecked Sendable {
 
     /// Draws `overlay` on `frame` and queues it, followed by the held bottom frame with its caption
     /// when the overlay says this is the frame to freeze. Takes the pictures out of `frame`. With the
-    /// frame's decoded picture (`VideoFrame.source`) the overlay is drawn on that picture itself, and
-    /// only what it draws goes through RGB (`SourcePicture.paint`); the frame's RGB image is not
+    /// frame's decoded picture (`VideoFrame.source`) the overlay is drawn on that picture's planes
+    /// (`SourcePicture.draw`, no RGB); the frame's RGB image is not
     /// needed then (it may be empty). Without one, it is drawn on the RGB image.
     func draw(_ frame: inout VideoFrame, _ overlay: FrameOverlay, with renderer: ReplayRenderer) {
         let image = frame.image
@@ -233,20 +231,15 @@ final class ReplayStream: @unchecked Sendable {
     }
 
     private func draw(on picture: SourcePicture, _ overlay: FrameOverlay, with renderer: ReplayRenderer) {
-        var canvas = self.canvas.flatMap { $0.width == picture.width && $0.height == picture.height ? $0 : nil }
-            ?? RGBImage(width: picture.width, height: picture.height)
-        self.canvas = nil // uniquely referenced while drawn on: no copy
-        defer { self.canvas = canvas }
         do {
-            let damage = try renderClock.measure { try picture.paint(using: &canvas) { renderer.draw(overlay, on: &$0) } }
-            converted.share += damage.coverage
+            try renderClock.measure { try picture.draw { renderer.draw(overlay, on: &$0) } }
             converted.frames += 1
             if picture.copied { converted.copied += 1 }
             emit(.decoded(picture))
             if overlay.freezeCaption != nil && renderer.freezeFrameCount > 0 {
                 let held = try renderClock.measure { () throws -> SourcePicture in
                     let held = try picture.copy()
-                    _ = try held.paint(using: &canvas) { renderer.drawFreezeCaption(overlay, on: &$0) }
+                    try held.draw { renderer.drawFreezeCaption(overlay, on: &$0) }
                     return held
                 }
                 emit(.decoded(held), hold: renderer.freezeFrameCount - 1)

@@ -93,7 +93,7 @@ public struct ReplayRenderer: Sendable {
     }
 
     /// Draws `o` on its frame's picture.
-    public func draw(_ o: FrameOverlay, on image: inout RGBImage) {
+    public func draw<Canvas: OverlayCanvas>(_ o: FrameOverlay, on image: inout Canvas) {
         let s = max(1, image.height / 360)
         if let pf = posesByFrame[o.frame] {
             for (i, p) in pf.people.enumerated() where i != o.lifter {
@@ -108,25 +108,25 @@ public struct ReplayRenderer: Sendable {
             image.drawDashedHorizontal(y: lines.knee, .yellow, dash: 10 * s, gap: 6 * s, thickness: Double(s))
             // Labels at the right edge, side by side so they never overlap when the lines are close.
             let right = image.width - 40 * s - RGBImage.textWidth("HIP KNEE", scale: s)
-            image.drawText("HIP", x: right, y: Int(lines.hip) - 9 * s, scale: s, .orange)
+            image.drawText("HIP", x: right, y: Int(lines.hip) - 9 * s, scale: s, .orange, shadow: true)
             image.drawText("KNEE", x: right + RGBImage.textWidth("HIP ", scale: s), y: Int(lines.knee) - 9 * s,
-                           scale: s, .yellow)
+                           scale: s, .yellow, shadow: true)
         }
         image.fillRect(x: 0, y: 0, width: RGBImage.textWidth(o.banner, scale: 2 * s) + 12 * s, height: 20 * s,
                        .black, alpha: 0.6)
-        image.drawText(o.banner, x: 6 * s, y: 3 * s, scale: 2 * s, .white)
+        image.drawText(o.banner, x: 6 * s, y: 3 * s, scale: 2 * s, .white, shadow: true)
         if let g = o.gauge { drawGauge(g, on: &image) }
         drawChecklist(o.checklist, on: &image)
     }
 
     /// The bottom frame held: the rendered frame plus `o.freezeCaption` (the measured depth).
-    public func drawFreezeCaption(_ o: FrameOverlay, on image: inout RGBImage) {
+    public func drawFreezeCaption<Canvas: OverlayCanvas>(_ o: FrameOverlay, on image: inout Canvas) {
         guard let text = o.freezeCaption else { return }
         let s = max(1, image.height / 360)
         let w = RGBImage.textWidth(text, scale: 2 * s) + 12 * s
         let x = (image.width - w) / 2, y = 30 * s
         image.fillRect(x: x, y: y, width: w, height: 22 * s, .black, alpha: 0.7)
-        image.drawText(text, x: x + 6 * s, y: y + 4 * s, scale: 2 * s, .white)
+        image.drawText(text, x: x + 6 * s, y: y + 4 * s, scale: 2 * s, .white, shadow: true)
     }
 
     // MARK: Verdict card
@@ -170,7 +170,7 @@ public struct ReplayRenderer: Sendable {
 
     // MARK: Pieces
 
-    private func drawSkeleton(_ p: PersonPose, on image: inout RGBImage, color: RGB, alpha: Double) {
+    private func drawSkeleton<Canvas: OverlayCanvas>(_ p: PersonPose, on image: inout Canvas, color: RGB, alpha: Double) {
         guard p.landmarks.count == BlazePoseLandmark.count else { return }
         let t = max(2, Double(image.height) / 240)
         for (a, b) in BlazePoseLandmark.bones {
@@ -206,7 +206,7 @@ public struct ReplayRenderer: Sendable {
         return g
     }
 
-    private func drawGauge(_ g: FrameOverlay.Gauge, on image: inout RGBImage) {
+    private func drawGauge<Canvas: OverlayCanvas>(_ g: FrameOverlay.Gauge, on image: inout Canvas) {
         let s = max(1, image.height / 360)
         let gx = image.width - 34 * s, gy = g.top, gw = 14 * s, gh = g.height
         let lo = g.bandLowRow, hi = g.bandHighRow
@@ -215,14 +215,14 @@ public struct ReplayRenderer: Sendable {
         image.fillRect(x: gx, y: lo, width: gw, height: hi - lo, .yellow, alpha: 0.6)
         image.fillRect(x: gx, y: hi, width: gw, height: gy + gh - hi, .green, alpha: 0.35)
         image.strokeRect(x: gx, y: gy, width: gw, height: gh, .white, thickness: 1)
-        image.drawText("DEPTH", x: gx - 8 * s, y: gy - 10 * s, scale: s, .white)
+        image.drawText("DEPTH", x: gx - 8 * s, y: gy - 10 * s, scale: s, .white, shadow: true)
         if let m = g.marker {
-            image.fillRect(x: gx - 3 * s, y: m.row - s, width: gw + 6 * s, height: 3 * s, m.color)
-            image.drawText(m.text, x: gx - 26 * s, y: m.row - 3 * s, scale: s, m.color)
+            image.fillRect(x: gx - 3 * s, y: m.row - s, width: gw + 6 * s, height: 3 * s, m.color, alpha: 1)
+            image.drawText(m.text, x: gx - 26 * s, y: m.row - 3 * s, scale: s, m.color, shadow: true)
         }
     }
 
-    private func drawChecklist(_ rows: [FrameOverlay.Row], on image: inout RGBImage) {
+    private func drawChecklist<Canvas: OverlayCanvas>(_ rows: [FrameOverlay.Row], on image: inout Canvas) {
         guard !rows.isEmpty else { return }
         let s = max(1, image.height / 360)
         let rowH = 10 * s
@@ -233,7 +233,7 @@ public struct ReplayRenderer: Sendable {
         let x = 4 * s, y = image.height - h - 4 * s
         image.fillRect(x: x, y: y, width: w, height: h, .black, alpha: 0.55)
         for (i, row) in rows.enumerated() {
-            image.drawText(row.text, x: x + 4 * s, y: y + 4 * s + i * rowH, scale: s, row.color)
+            image.drawText(row.text, x: x + 4 * s, y: y + 4 * s + i * rowH, scale: s, row.color, shadow: true)
         }
     }
 

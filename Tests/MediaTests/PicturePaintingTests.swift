@@ -6,8 +6,8 @@ import Scaling
 import Testing
 import TestSupport
 
-/// Drawing on a decoded picture itself (`SourcePicture.paint`) and encoding it as it is
-/// (`VideoWriter.write(_:)`).
+/// Drawing on a decoded picture itself (`SourcePicture.draw`, `PlanarCanvas`), encoding it as it is
+/// (`VideoWriter.write(_:)`), and the RGB ↔ YUV conversions.
 @Suite("Drawing on the decoded picture", .enabled(if: TestPaths.hasFFmpegCLI, "needs the ffmpeg CLI (scripts/bootstrap)"))
 struct PicturePaintingTests {
     /// The visible samples of one plane.
@@ -33,9 +33,9 @@ struct PicturePaintingTests {
     }
 
     /// Every frame of a short generated clip, read to the end (so the decoder holds none of them).
-    private func pictures(_ dir: TempDir, size: String = "320x240", frames: Int = 6) throws -> [SourcePicture] {
-        let source = dir.path("src-\(size).mp4")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=\(size):rate=30", "-frames:v", String(frames),
+    private func pictures(_ dir: TempDir, size: String = "320x240", frames: Int = 6, saturation: Double = 1) throws -> [SourcePicture] {
+        let source = dir.path("src-\(size)-\(saturation).mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=\(size):rate=30,hue=s=\(saturation)", "-frames:v", String(frames),
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", source])
         let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
         var out: [SourcePicture] = []
@@ -44,118 +44,18 @@ struct PicturePaintingTests {
         return out
     }
 
-    private func overlay(_ k: Int) -> (inout RGBImage) -> Void {
-        { img in
-            img.drawLine(20 + 10 * Double(k), 200, 150, 40 + 5 * Double(k), .red, thickness: 5)
-            img.fillRect(x: 181, y: 9 + k * 7, width: 91, height: 31, .black, alpha: 0.6)
-            img.drawText("FRAME \(k)", x: 185, y: 17 + k * 7, scale: 2, .yellow)
-            img.fillCircle(61, 59, radius: 9.5, .green)
-        }
+    /// Boxes (half-open, with a pixel or two to spare) that hold everything `draw(k, on:)` draws: the
+    /// line with its caps, the panel with its text and shadow, the circle.
+    private func reach(_ k: Int) -> [(x0: Int, y0: Int, x1: Int, y1: Int)] {
+        [(15 + 10 * k, 35 + 5 * k, 158, 207), (179, 7 + 7 * k, 275, 43 + 7 * k), (48, 46, 75, 74)]
     }
 
-    @Test("outside what is drawn the planes keep the decoder's samples; inside, they are what drawing on the whole picture in RGB and converting it whole gives")
-    func paintMatchesWholeConversion() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        for (k, picture) in try pictures(dir).enumerated() {
-            let before = planes(picture)
-            // The reference: the whole picture to RGB, drawn on, the whole image back to YUV.
-            var whole = picture.rgbImage()
-            overlay(k)(&whole)
-            var expected = before
-            toYUV(whole, into: &expected)
-            var canvas = RGBImage(width: 320, height: 240)
-            let damage = try picture.paint(using: &canvas, overlay(k))
-            #expect(damage.coverage > 0.05 && damage.coverage < 0.6, "coverage \(damage.coverage)")
-            #expect(!picture.copied)
-            let after = planes(picture)
-            var inside = 0, outside = 0, drawn = 0
-            var wrongInside: [(Int, Int, Int)] = [], wrongOutside: [(Int, Int, Int)] = [] // (plane, x, y)
-            for p in 0..<3 {
-                let (w, h, s) = p == 0 ? (320, 240, 1) : (160, 120, 2)
-                for y in 0..<h {
-                    for x in 0..<w {
-                        let i = y * w + x
-                        let damaged = damage.rectangles.contains { r in
-                            (r.x0 & ~1)..<((r.x1 + 1) & ~1) ~= x * s && (r.y0 & ~1)..<((r.y1 + 1) & ~1) ~= y * s
-                        }
-                        if damaged {
-                            if after[p][i] != expected[p][i] { wrongInside.append((p, x, y)) }
-                            inside += 1
-                            if after[p][i] != before[p][i] { drawn += 1 }
-                        } else {
-                            if after[p][i] != before[p][i] { wrongOutside.append((p, x, y)) }
-                            outside += 1
-                        }
-                    }
-                }
-            }
-            #expect(wrongInside.isEmpty, "drawn samples unlike the whole conversion's: \(wrongInside.prefix(5))")
-            #expect(wrongOutside.isEmpty, "samples changed outside the drawing: \(wrongOutside.prefix(5))")
-            #expect(inside > 4000 && outside > 30000 && drawn > 2000, "\(inside) \(outside) \(drawn)")
-        }
-    }
-
-    @Test("a picture something else still references is copied before it is drawn on; the other reference sees no change")
-    func sharedPictureIsCopied() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let picture = try pictures(dir, frames: 1)[0]
-        let shared = try #require(SourcePicture(referencing: picture.frame))
-        let before = planes(shared)
-        var canvas = RGBImage(width: 320, height: 240)
-        _ = try picture.paint(using: &canvas, overlay(0))
-        #expect(picture.copied)
-        #expect(planes(shared) == before, "the other reference was written to")
-        #expect(planes(picture) != before)
-        // Nothing references the copy: the next drawing goes straight into it.
-        let copy = try picture.copy()
-        let drawnOnce = planes(picture)
-        _ = try copy.paint(using: &canvas) { $0.fillRect(x: 0, y: 0, width: 64, height: 64, .white) }
-        #expect(!copy.copied)
-        #expect(planes(picture) == drawnOnce, "drawing on a copy changed the original")
-        #expect(plane(copy, 0)[0] == 235, "white in limited range")
-    }
-
-    @Test("drawing nothing leaves the picture alone and copies nothing; a canvas of another size is a typed error")
-    func nothingAndWrongCanvas() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let picture = try pictures(dir, frames: 1)[0]
-        let shared = try #require(SourcePicture(referencing: picture.frame))
-        let before = planes(picture)
-        var canvas = RGBImage(width: 320, height: 240)
-        let damage = try picture.paint(using: &canvas) { $0.drawLine(-50, -50, -10, -10, .red) }
-        #expect(damage.isEmpty && !picture.copied && planes(picture) == before)
-        var small = RGBImage(width: 32, height: 24)
-        #expect(throws: MediaError.self) { _ = try picture.paint(using: &small, overlay(0)) }
-        withExtendedLifetime(shared) {}
-    }
-
-    @Test("odd sizes: drawing reaches the even part, the last column and row stay the decoder's")
-    func oddSize() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let source = dir.path("odd.mkv")
-        // The ffmpeg CLI's filters round 4:2:0 sizes to even; raw input keeps 161×121 as it is.
-        let raw = dir.path("odd.yuv")
-        let bytes = 161 * 121 + 2 * 81 * 61
-        try Data((0..<bytes).map { UInt8(truncatingIfNeeded: 40 + ($0 * 7) % 160) }).write(to: URL(fileURLWithPath: raw))
-        try ffmpeg(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "161x121", "-i", raw, "-c:v", "ffv1", source])
-        let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
-        let picture = try #require(try reader.next()?.source)
-        #expect(picture.width == 161 && picture.height == 121)
-        let before = plane(picture, 0)
-        var canvas = RGBImage(width: 161, height: 121)
-        _ = try picture.paint(using: &canvas) { $0.fillRect(x: 0, y: 0, width: 161, height: 121, .white) }
-        let after = plane(picture, 0)
-        for y in 0..<121 {
-            for x in 0..<161 {
-                let i = y * 161 + x
-                if x < 160 && y < 120 { #expect(after[i] == 235) } else { #expect(after[i] == before[i], "(\(x), \(y))") }
-            }
-        }
-        #expect(picture.rgbImage().pixel(x: 10, y: 10) == RGB(255, 255, 255))
+    /// Shapes at every parity: odd `k` puts the panel and the text on odd rows.
+    private func draw<Canvas: OverlayCanvas>(_ k: Int, on img: inout Canvas) {
+        img.drawLine(20 + 10 * Double(k), 200, 150, 40 + 5 * Double(k), .red, thickness: 5, alpha: 1)
+        img.fillRect(x: 181, y: 9 + k * 7, width: 91, height: 31, .black, alpha: 0.6)
+        img.drawText("FRAME \(k)", x: 185, y: 17 + k * 7, scale: 2, .yellow, shadow: true)
+        img.fillCircle(61, 59, radius: 9.5, .green, alpha: 1)
     }
 
     @Test("the writer encodes a drawn picture's planes as they are (lossless round trip), the card after it from RGB")
@@ -165,10 +65,9 @@ struct PicturePaintingTests {
         let output = dir.path("out.mp4")
         let writer = try VideoWriter(path: output, width: 320, height: 240, frameRate: FrameRate(30),
                                      options: WriterOptions(preset: "ultrafast", rateControl: .qp(0), threads: 1))
-        var canvas = RGBImage(width: 320, height: 240)
         var written: [[[UInt8]]] = []
         for (k, picture) in try pictures(dir).enumerated() {
-            _ = try picture.paint(using: &canvas, overlay(k))
+            try picture.draw { draw(k, on: &$0) }
             try writer.write(picture)
             written.append(planes(picture))
         }
@@ -275,4 +174,113 @@ struct PicturePaintingTests {
         let png = try #require(try VideoReader(path: still, options: options).next())
         #expect(png.source == nil && png.image.width == 64 && png.image.height == 48)
     }
+
+    // MARK: Drawn on the planes (`SourcePicture.draw`, `PlanarCanvas`)
+
+    @Test("drawn on the planes: where the RGB drawing changes a pixel, within a level of drawing in RGB and converting back; elsewhere the decoder's samples (within a level at a shape's faint edge, exactly away from the shapes)")
+    func planarMatchesRGB() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        var worst = 0, compared = 0, untouchedMoved = 0, rtWorst = 0
+        // Colours a camera gives: testsrc2's are saturated enough that converting them to RGB and
+        // back moves some samples by 10 levels, which would measure the RGB route, not this one.
+        for (k, picture) in try pictures(dir, saturation: 0.4).enumerated() {
+            let before = planes(picture)
+            let undrawn = picture.rgbImage()
+            var whole = undrawn
+            draw(k, on: &whole)
+            var expected = before
+            toYUV(whole, into: &expected)
+            var roundTrip = before
+            toYUV(undrawn, into: &roundTrip)
+            try picture.draw { draw(k, on: &$0) }
+            #expect(!picture.copied)
+            let after = planes(picture)
+            for p in 0..<3 {
+                let (w, h, s) = p == 0 ? (320, 240, 1) : (160, 120, 2)
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let i = y * w + x
+                        // The sample's pixels (a chroma sample's whole block).
+                        let pixels = (y * s..<(y + 1) * s).flatMap { py in (x * s..<(x + 1) * s).map { (px: $0, py: py) } }
+                        let touched = pixels.contains { whole.pixel(x: $0.px, y: $0.py) != undrawn.pixel(x: $0.px, y: $0.py) }
+                        let reachable = reach(k).contains { r in
+                            x * s < r.x1 && (x + 1) * s > r.x0 && y * s < r.y1 && (y + 1) * s > r.y0
+                        }
+                        if touched {
+                            let d = abs(Int(after[p][i]) - Int(expected[p][i]))
+                            worst = max(worst, d)
+                            compared += 1
+                            rtWorst = max(rtWorst, abs(Int(roundTrip[p][i]) - Int(before[p][i])))
+                        } else if reachable {
+                            if abs(Int(after[p][i]) - Int(before[p][i])) > 1 { untouchedMoved += 1 }
+                        } else if after[p][i] != before[p][i] {
+                            Issue.record("plane \(p) (\(x), \(y)) changed away from the shapes")
+                        }
+                    }
+                }
+            }
+        }
+        // The oracle is sound on these colours: converting the undrawn picture to RGB and back moves
+        // no sample by more than a level.
+        #expect(rtWorst <= 1, "the RGB route alone moved a sample by \(rtWorst)")
+        #expect(compared > 20_000)
+        #expect(worst <= 1, "worst difference \(worst)")
+        #expect(untouchedMoved == 0, "\(untouchedMoved) samples the RGB drawing left alone moved by more than 1")
+    }
+
+    @Test("on the planes: a flat colour on whole 2×2 blocks is exactly its samples; a 1-pixel column covers half of each block's chroma")
+    func planarExactColours() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let picture = try pictures(dir, frames: 1)[0]
+        let before = planes(picture)
+        try picture.draw {
+            $0.fillRect(x: 10, y: 20, width: 8, height: 6, .white, alpha: 1)
+            $0.fillRect(x: 40, y: 20, width: 8, height: 6, RGB(255, 0, 0), alpha: 1)
+            $0.fillRect(x: 71, y: 20, width: 1, height: 6, RGB(0, 0, 255), alpha: 1)
+        }
+        let after = planes(picture)
+        #expect(after[0][22 * 320 + 12] == 235 && after[1][11 * 160 + 6] == 128 && after[2][11 * 160 + 6] == 128)
+        // BT.601 limited range red: Y 82, U 90, V 240 (the integer formulas of `CColorConvert`).
+        #expect(after[0][22 * 320 + 42] == 82 && after[1][11 * 160 + 21] == 90 && after[2][11 * 160 + 21] == 240)
+        // Blue (Y 41, U 240, V 110) on column 71: luma exact, chroma sample 35 half-way (rounded).
+        #expect(after[0][22 * 320 + 71] == 41 && after[0][22 * 320 + 70] == before[0][22 * 320 + 70])
+        let u = Int(before[1][11 * 160 + 35]), v = Int(before[2][11 * 160 + 35])
+        #expect(Int(after[1][11 * 160 + 35]) == (u * 128 + 240 * 128 + 128) >> 8)
+        #expect(Int(after[2][11 * 160 + 35]) == (v * 128 + 110 * 128 + 128) >> 8)
+    }
+
+    @Test("on the planes: a shared picture is copied first and the other reference sees no change; odd sizes keep their last column and row")
+    func planarSharedAndOdd() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let picture = try pictures(dir, frames: 1)[0]
+        let shared = try #require(SourcePicture(referencing: picture.frame))
+        let before = planes(shared)
+        try picture.draw { draw(0, on: &$0) }
+        #expect(picture.copied)
+        #expect(planes(shared) == before, "the other reference was written to")
+        #expect(planes(picture) != before)
+
+        let source = dir.path("odd.mkv"), raw = dir.path("odd.yuv")
+        let bytes = 161 * 121 + 2 * 81 * 61
+        try Data((0..<bytes).map { UInt8(truncatingIfNeeded: 40 + ($0 * 7) % 160) }).write(to: URL(fileURLWithPath: raw))
+        try ffmpeg(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "161x121", "-i", raw, "-c:v", "ffv1", source])
+        let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
+        let odd = try #require(try reader.next()?.source)
+        let oddBefore = plane(odd, 0)
+        try odd.draw {
+            #expect($0.width == 160 && $0.height == 120)
+            $0.fillRect(x: -5, y: -5, width: 400, height: 400, .white, alpha: 1)
+        }
+        let oddAfter = plane(odd, 0)
+        for y in 0..<121 {
+            for x in 0..<161 {
+                let i = y * 161 + x
+                if x < 160 && y < 120 { #expect(oddAfter[i] == 235) } else { #expect(oddAfter[i] == oddBefore[i], "(\(x), \(y))") }
+            }
+        }
+    }
+
 }

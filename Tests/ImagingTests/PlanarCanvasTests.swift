@@ -41,41 +41,47 @@ struct PlanarCanvasTests {
         var all: [UInt8] { y + u + v }
     }
 
-    @Test("hostile shapes draw nothing and never trap: non-finite or huge coordinates, empty or negative sizes, zero, negative or NaN alpha, text off the picture")
+    /// Shapes that must draw nothing: non-finite or huge coordinates, sizes and alphas, text off the picture.
+    static func drawHostile<Canvas: OverlayCanvas>(on c: inout Canvas) {
+        for bad in [Double.nan, .infinity, -.infinity] {
+            c.drawLine(bad, 1, 10, 10, .red, thickness: 3, alpha: 1)
+            c.drawLine(1, 1, 10, bad, .red, thickness: 3, alpha: 1)
+            c.fillCircle(bad, 5, radius: 4, .red, alpha: 1)
+            c.fillCircle(5, 5, radius: bad, .red, alpha: 1)
+        }
+        for alpha in [Double.nan, 0, -1, -Double.infinity] {
+            c.fillRect(x: 0, y: 0, width: 10, height: 10, .red, alpha: alpha)
+            c.drawLine(5, 5, 20, 20, .red, thickness: 3, alpha: alpha)
+            c.fillCircle(9, 9, radius: 4, .red, alpha: alpha)
+        }
+        c.drawLine(1e300, 1e300, -1e300, 1e300, .red, thickness: 3, alpha: 1)
+        c.drawLine(-1e300, -1e300, -1e299, -1e299, .red, thickness: 3, alpha: 1)
+        c.fillCircle(1e300, -1e300, radius: 1e10, .red, alpha: 1)
+        c.drawLine(5, 5, 20, 20, .red, thickness: .infinity, alpha: 1)
+        c.fillCircle(5, 5, radius: .infinity, .red, alpha: 1)
+        c.drawLine(5, 5, 20, 20, .red, thickness: 0, alpha: 1)
+        c.drawLine(5, 5, 20, 20, .red, thickness: -2, alpha: 1)
+        c.drawLine(5, 5, 20, 20, .red, thickness: 3, alpha: 0)
+        c.fillRect(x: 5, y: 5, width: 0, height: 10, .red, alpha: 1)
+        c.fillRect(x: 5, y: 5, width: -10, height: -10, .red, alpha: 1)
+        c.fillRect(x: 5, y: 5, width: 10, height: 10, .red, alpha: 0)
+        c.fillRect(x: 64, y: 0, width: 10, height: 10, .red, alpha: 1)
+        c.fillRect(x: -20, y: -20, width: 20, height: 20, .red, alpha: 1)
+        c.drawText("OFF", x: 200, y: 10, scale: 2, .red, shadow: true)
+        c.drawText("OFF", x: -100, y: 10, scale: 2, .red, shadow: true)
+        c.drawText("", x: 4, y: 4, scale: 2, .red, shadow: true)
+    }
+
+    @Test("hostile shapes draw nothing and never trap, on the planes and on RGB: non-finite or huge coordinates, infinite, empty or negative sizes, zero, negative or NaN alpha, text off the picture")
     func hostileShapesDrawNothing() {
         let planes = Planes(seed: 1)
         let before = planes.all
-        planes.draw { c in
-            for bad in [Double.nan, .infinity, -.infinity] {
-                c.drawLine(bad, 1, 10, 10, .red, thickness: 3, alpha: 1)
-                c.drawLine(1, 1, 10, bad, .red, thickness: 3, alpha: 1)
-                c.fillCircle(bad, 5, radius: 4, .red, alpha: 1)
-                c.fillCircle(5, 5, radius: bad, .red, alpha: 1)
-            }
-            for alpha in [Double.nan, 0, -1, -Double.infinity] {
-                c.fillRect(x: 0, y: 0, width: 10, height: 10, .red, alpha: alpha)
-                c.drawLine(5, 5, 20, 20, .red, thickness: 3, alpha: alpha)
-                c.fillCircle(9, 9, radius: 4, .red, alpha: alpha)
-            }
-            c.drawLine(1e300, 1e300, -1e300, 1e300, .red, thickness: 3, alpha: 1)
-            c.drawLine(-1e300, -1e300, -1e299, -1e299, .red, thickness: 3, alpha: 1)
-            c.fillCircle(1e300, -1e300, radius: 1e10, .red, alpha: 1)
-            c.drawLine(5, 5, 20, 20, .red, thickness: .infinity, alpha: 1)
-            c.fillCircle(5, 5, radius: .infinity, .red, alpha: 1)
-            c.drawLine(5, 5, 20, 20, .red, thickness: 0, alpha: 1)
-            c.drawLine(5, 5, 20, 20, .red, thickness: -2, alpha: 1)
-            c.drawLine(5, 5, 20, 20, .red, thickness: 3, alpha: 0)
-            c.fillRect(x: 5, y: 5, width: 0, height: 10, .red, alpha: 1)
-            c.fillRect(x: 5, y: 5, width: -10, height: -10, .red, alpha: 1)
-            c.fillRect(x: 5, y: 5, width: 10, height: 10, .red, alpha: 0)
-            c.fillRect(x: 64, y: 0, width: 10, height: 10, .red, alpha: 1)
-            c.fillRect(x: -20, y: -20, width: 20, height: 20, .red, alpha: 1)
-            c.drawText("OFF", x: 200, y: 10, scale: 2, .red, shadow: true)
-            c.drawText("OFF", x: -100, y: 10, scale: 2, .red, shadow: true)
-            c.drawText("", x: 4, y: 4, scale: 2, .red, shadow: true)
-        }
+        planes.draw { Self.drawHostile(on: &$0) }
         let changed = zip(planes.all, before).filter { $0 != $1 }.count
         #expect(changed == 0, "\(changed) bytes changed")
+        var image = RGBImage(width: 64, height: 48)
+        Self.drawHostile(on: &image)
+        #expect(image.pixels.allSatisfy { $0 == 0 })
     }
 
     @Test("shapes reaching past the picture write only its samples (guards and row padding intact, 300 seeded shapes)")

@@ -65,11 +65,14 @@ public struct PlanarCanvas: OverlayCanvas {
             let whole = (a * rows * 2 + 2) >> 2
             Self.blendRun(u, full0, full1, s.u, whole)
             Self.blendRun(v, full0, full1, s.v, whole)
+            // An odd first or last column: the rectangle has one of that block's two.
             let half = (a * rows + 2) >> 2
-            for bx in [x0 & 1 == 1 ? x0 >> 1 : nil, x1 & 1 == 1 ? x1 >> 1 : nil].compactMap({ $0 }) {
-                u[bx] = Self.mix(u[bx], s.u, half)
-                v[bx] = Self.mix(v[bx], s.v, half)
+            func edge(_ bx: Int) {
+                Self.blendRun(u, bx, bx + 1, s.u, half)
+                Self.blendRun(v, bx, bx + 1, s.v, half)
             }
+            if x0 & 1 == 1 { edge(x0 >> 1) }
+            if x1 & 1 == 1 { edge(x1 >> 1) }
         }
     }
 

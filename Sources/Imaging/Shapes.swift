@@ -9,6 +9,7 @@ private func clampedInt(_ v: Double) -> Int { Int(min(1e9, max(-1e9, v))) }
 /// An anti-aliased line segment of a given thickness with round caps, clipped to a picture.
 struct LineShape {
     let x0: Double, y0: Double, dx: Double, dy: Double, len2: Double, len: Double, r: Double
+    private let edge: Edge
     /// The pixels that may be covered (inclusive), inside the picture.
     let minX: Int, maxX: Int, minY: Int, maxY: Int
 
@@ -28,6 +29,7 @@ struct LineShape {
         dy = y1 - y0
         len2 = dx * dx + dy * dy
         len = len2.squareRoot()
+        edge = Edge(radius: r)
     }
 
     /// Only the pixels of row `py` near the segment: where the line crosses the row, ± the band's
@@ -52,13 +54,12 @@ struct LineShape {
         let ex = fx - t * dx, ey = fy - t * dy
         return edge.coverage(squaredDistance: ex * ex + ey * ey)
     }
-
-    private var edge: Edge { Edge(radius: r) }
 }
 
 /// An anti-aliased filled circle, clipped to a picture.
 struct CircleShape {
-    let cx: Double, cy: Double, r: Double
+    let cx: Double, cy: Double
+    private let edge: Edge
     let minX: Int, maxX: Int, minY: Int, maxY: Int
 
     init?(_ cx: Double, _ cy: Double, radius r: Double, width: Int, height: Int) {
@@ -70,13 +71,13 @@ struct CircleShape {
         guard minX <= maxX, minY <= maxY else { return nil }
         self.cx = cx
         self.cy = cy
-        self.r = r
+        edge = Edge(radius: r)
     }
 
     @inline(__always)
     func coverage(_ px: Int, _ py: Int) -> Double {
         let dx = Double(px) + 0.5 - cx, dy = Double(py) + 0.5 - cy
-        return Edge(radius: r).coverage(squaredDistance: dx * dx + dy * dy)
+        return edge.coverage(squaredDistance: dx * dx + dy * dy)
     }
 }
 
@@ -84,12 +85,21 @@ struct CircleShape {
 /// d away is covered by min(1, max(0, radius + 0.5 − d)). Pixels well inside or outside (most of
 /// them) skip the square root; the margins make sure those give exactly what the formula gives.
 struct Edge {
-    let radius: Double
+    /// radius + 0.5; and the squared distances below which a pixel is wholly covered (0 when none
+    /// is) and above which it is not covered at all.
+    private let outer: Double, inside: Double, outside: Double
+
+    init(radius: Double) {
+        let inner = radius - 0.5
+        outer = radius + 0.5
+        inside = inner > 0 ? inner * inner * 0.999_999 : 0
+        outside = outer * outer * 1.000_001
+    }
+
     @inline(__always)
     func coverage(squaredDistance d2: Double) -> Double {
-        let inner = radius - 0.5, outer = radius + 0.5
-        if inner > 0 && d2 < inner * inner * 0.999_999 { return 1 }
-        if d2 > outer * outer * 1.000_001 { return 0 }
+        if d2 < inside { return 1 }
+        if d2 > outside { return 0 }
         return min(1, max(0, outer - d2.squareRoot()))
     }
 }

@@ -100,7 +100,8 @@ final class ReplayStream: @unchecked Sendable {
     private let spare = LockedBox<VideoSegment?>(nil)
     /// The calling thread's encoding in the segment (its count is the segment's frames).
     private var segmentClock = StageClock()
-    private var converted = (share: 0.0, frames: 0, copied: 0)
+    /// Frames drawn, those drawn on their RGB image (no decoded picture), and on a copy of their picture.
+    private var converted = (frames: 0, rgb: 0, copied: 0)
     private var written = 0
     private var ended = false
     /// The newest drawn frame (the verdict card is drawn over it).
@@ -254,7 +255,7 @@ final class ReplayStream: @unchecked Sendable {
     private func draw(on picture: RGBImage, _ overlay: FrameOverlay, with renderer: ReplayRenderer) {
         var image = picture
         renderClock.measure { renderer.draw(overlay, on: &image) }
-        converted.share += 1
+        converted.rgb += 1
         converted.frames += 1
         emit(.image(image))
         if overlay.freezeCaption != nil && renderer.freezeFrameCount > 0 {
@@ -302,7 +303,7 @@ final class ReplayStream: @unchecked Sendable {
         if let e = encodeError.value { throw e }
         return Result(frames: written, renderSeconds: renderClock.seconds,
                       encodeSeconds: encodeClock.value.seconds + segmentClock.seconds,
-                      convertedShare: converted.frames > 0 ? converted.share / Double(converted.frames) : 0,
+                      convertedShare: converted.frames > 0 ? Double(converted.rgb) / Double(converted.frames) : 0,
                       copiedPictures: converted.copied, segmentFrames: segmentClock.count)
     }
 

@@ -34,7 +34,7 @@ extension RGBImage {
         let x0 = max(0, x), y0 = max(0, y)
         let x1 = min(width, x + w), y1 = min(height, y + h)
         guard x0 < x1, y0 < y1, alpha > 0, !alpha.isNaN else { return }
-        let a = alpha >= 1 ? 256 : UInt32(alpha * 256 + 0.5)
+        let a = opacityWeight(alpha)
         let ia = UInt16(256 - a)
         let (r, g, b) = (UInt16(UInt32(c.r) * a + 128), UInt16(UInt32(c.g) * a + 128), UInt16(UInt32(c.b) * a + 128))
         let stride = width * 3
@@ -61,23 +61,23 @@ extension RGBImage {
     /// An anti-aliased line segment of the given thickness with round caps (`LineShape`).
     public mutating func drawLine(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double,
                                   _ c: RGB, thickness: Double = 2, alpha: Double = 1) {
-        guard let line = LineShape(x0, y0, x1, y1, thickness: thickness, width: width, height: height) else { return }
+        guard alpha > 0, let line = LineShape(x0, y0, x1, y1, thickness: thickness, width: width, height: height) else { return }
         for py in line.minY...line.maxY {
             guard let (a, b) = line.span(py) else { continue }
             for px in a...b {
                 let coverage = line.coverage(px, py)
-                if coverage > 0 && alpha > 0 { blendInside(x: px, y: py, c, alpha: coverage * alpha) }
+                if coverage > 0 { blendInside(x: px, y: py, c, alpha: coverage * alpha) }
             }
         }
     }
 
     /// An anti-aliased filled circle (`CircleShape`).
     public mutating func fillCircle(_ cx: Double, _ cy: Double, radius r: Double, _ c: RGB, alpha: Double = 1) {
-        guard let circle = CircleShape(cx, cy, radius: r, width: width, height: height) else { return }
+        guard alpha > 0, let circle = CircleShape(cx, cy, radius: r, width: width, height: height) else { return }
         for py in circle.minY...circle.maxY {
             for px in circle.minX...circle.maxX {
                 let coverage = circle.coverage(px, py)
-                if coverage > 0 && alpha > 0 { blendInside(x: px, y: py, c, alpha: coverage * alpha) }
+                if coverage > 0 { blendInside(x: px, y: py, c, alpha: coverage * alpha) }
             }
         }
     }

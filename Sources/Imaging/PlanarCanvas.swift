@@ -39,10 +39,6 @@ public struct PlanarCanvas: OverlayCanvas {
         }
     }
 
-    /// An opacity in 1/256: `alpha` ≥ 1 is 256, as `RGBImage.fillRect` rounds it.
-    @inline(__always)
-    static func weight(_ alpha: Double) -> UInt32 { alpha >= 1 ? 256 : UInt32(alpha * 256 + 0.5) }
-
     /// `(old × (256 − a) + new × a + 128) >> 8`: every term fits 16 bits (≤ 255 × 256 + 128).
     @inline(__always)
     static func mix(_ old: UInt8, _ new: UInt32, _ a: UInt32) -> UInt8 {
@@ -53,7 +49,7 @@ public struct PlanarCanvas: OverlayCanvas {
         let x0 = max(0, x), y0 = max(0, y)
         let x1 = min(width, x + w), y1 = min(height, y + h)
         guard x0 < x1, y0 < y1, alpha > 0, !alpha.isNaN else { return }
-        let a = Self.weight(alpha)
+        let a = opacityWeight(alpha)
         let s = Samples(c)
         for row in y0..<y1 { Self.blendRun(luma + row * lumaStride, x0, x1, s.y, a) }
         // Chroma: a sample whose block the rectangle covers only partly (an odd edge) gets that share.
@@ -94,7 +90,7 @@ public struct PlanarCanvas: OverlayCanvas {
             guard let (a, b) = line.span(py) else { continue }
             for px in a...b {
                 let coverage = line.coverage(px, py)
-                if coverage > 0 { plot(px, py, Self.weight(coverage * alpha), colour, &shape) }
+                if coverage > 0 { plot(px, py, opacityWeight(coverage * alpha), colour, &shape) }
             }
         }
         finish(shape)
@@ -107,7 +103,7 @@ public struct PlanarCanvas: OverlayCanvas {
         for py in circle.minY...circle.maxY {
             for px in circle.minX...circle.maxX {
                 let coverage = circle.coverage(px, py)
-                if coverage > 0 { plot(px, py, Self.weight(coverage * alpha), colour, &shape) }
+                if coverage > 0 { plot(px, py, opacityWeight(coverage * alpha), colour, &shape) }
             }
         }
         finish(shape)

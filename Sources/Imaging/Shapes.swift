@@ -6,6 +6,11 @@
 @inline(__always)
 private func clampedInt(_ v: Double) -> Int { Int(min(1e9, max(-1e9, v))) }
 
+/// An opacity in 1/256 for the 8.8 fixed-point blends (`RGBImage.fillRect`, `PlanarCanvas`): `alpha` ≥ 1
+/// is 256. For a positive alpha that is not NaN.
+@inline(__always)
+func opacityWeight(_ alpha: Double) -> UInt32 { alpha >= 1 ? 256 : UInt32(alpha * 256 + 0.5) }
+
 /// An anti-aliased line segment of a given thickness with round caps, clipped to a picture.
 struct LineShape {
     let x0: Double, y0: Double, dx: Double, dy: Double, len2: Double, len: Double, r: Double

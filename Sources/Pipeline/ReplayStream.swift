@@ -89,6 +89,12 @@ final class ReplayStream: @unchecked Sendable {
     private var toEncode = BoundedQueue<Item>(capacity: 2)
     private let writer: VideoWriter
     private let encodeClock = LockedBox(StageClock())
+    /// Frames the encoding threads have encoded, and frames queued for them (`tailSegmentDue`).
+    private let encodedFrames = LockedBox(0)
+    private var queuedFrames = 0
+    /// Where the tail began (`beginTail()`): its start, frames encoded and drawing clock then.
+    private var tail: (start: UInt64, encoded: Int, render: StageClock)?
+    private var segmentTried = false
     private let encodeError = LockedBox<(any Error)?>(nil)
     private var encoder: Worker?
     private var encoderPriority: Worker.Priority
@@ -119,6 +125,7 @@ final class ReplayStream: @unchecked Sendable {
 
     private func startEncoder(makingSpare: Bool = false) {
         let (toEncode, writer, encodeClock, encodeError, spare) = (self.toEncode, self.writer, self.encodeClock, self.encodeError, self.spare)
+        let encodedFrames = self.encodedFrames
         encoder = Worker(name: "replay-encode", priority: encoderPriority) {
             if makingSpare { spare.value = try? writer.makeSegment() }
             var clock = encodeClock.value
@@ -131,6 +138,7 @@ final class ReplayStream: @unchecked Sendable {
                         switch item {
                         case .frame(let work):
                             try Self.encode(work, into: writer)
+                            encodedFrames.withLock { $0 += 1 }
                         case .append(let segment):
                             try writer.append(segment)
                         case .handOver:
@@ -174,31 +182,45 @@ final class ReplayStream: @unchecked Sendable {
         startEncoder()
     }
 
-    /// Where to split a tail of `frames` frames that the calling thread is about to draw (after
-    /// `promote(queueing:)`), and then the card: the encoding thread encodes the frames before the
-    /// returned index while the calling thread draws, and from it on the calling thread encodes too,
-    /// with a second encoder (`beginSegment()`), so that both threads end together. Estimated from
-    /// this replay's own drawing and encoding CPU times per frame so far (the encoding thread's are
-    /// counted when it ends: call this after `promote`). nil when fewer than `minimum`
-    /// frames would be left to the second encoder (its key frame and start-up are not worth it then).
-    func tailSplit(frames: Int, minimum: Int) -> Int? {
-        let encodeClock = self.encodeClock.value
-        guard renderClock.count > 0, encodeClock.count > 0 else { return nil }
-        return Self.tailSplit(frames: frames, minimum: minimum, draw: renderClock.cpuSeconds / Double(renderClock.count),
-                              encode: encodeClock.cpuSeconds / Double(encodeClock.count))
+    /// Marks the start of the tail (after `promote(queueing:)`): from here `tailSegmentDue` measures
+    /// how fast the encoding thread and the drawing go.
+    func beginTail() {
+        tail = (DispatchTime.now().uptimeNanoseconds, encodedFrames.value, renderClock)
     }
 
-    /// `tailSplit(frames:minimum:)` for given seconds per frame of drawing and of encoding. The
-    /// encoding thread encodes m frames (m·encode); the calling thread draws all of them, encodes
-    /// the other frames − m and the card, drawn over a whole RGB picture (about five frames'
-    /// drawing, measured): equal when m = (frames·(draw + encode) + card) / (2·encode). When drawing
-    /// takes longer than encoding the calling thread is the bottleneck anyway and m reaches `frames`.
-    static func tailSplit(frames: Int, minimum: Int, draw: Double, encode: Double) -> Int? {
-        guard frames > 0, draw >= 0, encode > 0, draw.isFinite, encode.isFinite else { return nil }
+    /// Whether the calling thread, about to draw the last `remaining` frames of the tail, should
+    /// begin the second encoder now (`beginSegment()`) so that both threads end together: the
+    /// encoding thread still has the frames queued for it, the calling thread would draw the
+    /// `remaining` frames, encode them and the card. Decided frame by frame from what the tail
+    /// itself measures — the encoding thread's frames per second of wall time since `beginTail()`,
+    /// the drawing's CPU per frame since then — once each has four frames (before that, from the
+    /// replay's costs so far). A fixed split point computed at the start of the tail from the costs
+    /// measured during inference left the encoding thread idle for 20–23 ms (medians, up to 86 ms)
+    /// at the end of the tail on this machine, on the critical path (docs/replay.md).
+    func tailSegmentDue(remaining: Int, minimum: Int) -> Bool {
+        guard !ended, segment == nil, !segmentTried, let tail else { return false }
+        let encoded = encodedFrames.value
+        let backlog = queuedFrames - encoded
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - tail.start) / 1e9
+        let encodedInTail = encoded - tail.encoded
+        let overall = encodeClock.value
+        let encode = encodedInTail >= 4 ? elapsed / Double(encodedInTail)
+            : overall.count > 0 ? overall.cpuSeconds / Double(overall.count) : .nan
+        let drawnInTail = renderClock.count - tail.render.count
+        let draw = drawnInTail >= 4 ? (renderClock.cpuSeconds - tail.render.cpuSeconds) / Double(drawnInTail)
+            : renderClock.count > 0 ? renderClock.cpuSeconds / Double(renderClock.count) : .nan
+        return Self.tailSegmentDue(backlog: backlog, remaining: remaining, minimum: minimum, draw: draw, encode: encode)
+    }
+
+    /// `tailSegmentDue(remaining:minimum:)` for given seconds per frame: due when the encoding
+    /// thread's `backlog` takes at least as long as the calling thread's `remaining` frames drawn
+    /// and encoded plus the card, drawn over a whole RGB picture (about five frames' drawing,
+    /// measured) and encoded; never for fewer than `minimum` frames (a second encoder's key frame
+    /// is not worth it then) or with a cost unknown.
+    static func tailSegmentDue(backlog: Int, remaining: Int, minimum: Int, draw: Double, encode: Double) -> Bool {
+        guard remaining >= max(1, minimum), backlog > 0, draw >= 0, encode > 0, draw.isFinite, encode.isFinite else { return false }
         let card = 5 * draw + encode
-        let m = ((Double(frames) * (draw + encode) + card) / (2 * encode)).rounded(.up)
-        guard m < Double(frames) else { return nil }
-        return frames - Int(m) >= max(1, minimum) ? Int(m) : nil
+        return Double(backlog) * encode >= Double(remaining) * (draw + encode) + card
     }
 
     /// From now on the calling thread encodes what it draws (and the card), with a second encoder
@@ -208,6 +230,7 @@ final class ReplayStream: @unchecked Sendable {
     @discardableResult
     func beginSegment() -> Bool {
         guard !ended, segment == nil else { return false }
+        segmentTried = true
         let ready = spare.withLock { s in defer { s = nil }; return s }
         guard let made = ready ?? (try? writer.makeSegment()) else { return false }
         segment = made
@@ -272,6 +295,7 @@ final class ReplayStream: @unchecked Sendable {
         let work = Work(picture: picture, hold: max(0, hold))
         written += 1 + max(0, hold)
         guard let segment else {
+            queuedFrames += 1
             toEncode.push(.frame(work))
             return
         }

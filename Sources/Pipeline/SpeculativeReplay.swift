@@ -43,7 +43,7 @@ final class SpeculativeReplay: @unchecked Sendable {
         /// The frames left to draw when the pose stage ends are drawn on the calling thread; when
         /// at least this many would go to a second encoder, the encoding is split between the
         /// encoding thread (the first part) and the calling thread (the rest, from a key frame:
-        /// `ReplayStream.tailSplit`), so both cores work on it. nil: one encoder, and the file is byte
+        /// `ReplayStream.tailSegmentDue`), so both cores work on it. nil: one encoder, and the file is byte
         /// for byte the one a single encoder writes.
         var tailSegmentMinimum: Int? = 10
         /// Tests choose the split point of a tail of that many frames with this (nil: no split).
@@ -296,14 +296,16 @@ final class SpeculativeReplay: @unchecked Sendable {
         // it on this thread (which never lowered its priority). With enough of it, this thread also
         // encodes its second part, so the encoding thread is not left with all of it.
         // The queue takes every frame left, so this thread never waits for the encoding thread (the
-        // pictures are held either way). The split is estimated from the costs measured so far,
-        // the old encoding thread's included once it has ended.
+        // pictures are held either way). Where the second encoder begins is decided frame by frame
+        // from how fast the tail goes (`ReplayStream.tailSegmentDue`), unless a test chose it.
         stream.promote(queueing: rest.count + 2)
+        stream.beginTail()
         let split = tailSplitOverride.map { $0(rest.count) }
-            ?? tailSegmentMinimum.flatMap { stream.tailSplit(frames: rest.count, minimum: $0) }
         do {
             for i in rest.indices {
-                if i == split { stream.beginSegment() }
+                let due = tailSplitOverride != nil ? i == split
+                    : tailSegmentMinimum.map { stream.tailSegmentDue(remaining: rest.count - i, minimum: $0) } ?? false
+                if due { stream.beginSegment() }
                 let o = renderer.overlay(frame: rest[i].index, time: rest[i].time, height: rest[i].height)
                 stream.draw(&rest[i], o, with: renderer)
             }

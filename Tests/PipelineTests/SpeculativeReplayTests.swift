@@ -53,12 +53,12 @@ struct SpeculativeReplayTests {
     private func speculate(_ source: String, to output: String, people: People, lift: LiftKind? = nil,
                            options: SpeculativeReplay.Options = SpeculativeReplay.Options(),
                            finalLift: LiftKind? = nil, awaitDrawing: Bool = false, slowly: Bool = false,
-                           writer: WriterOptions = WriterOptions(preset: "ultrafast"),
+                           writer: WriterOptions = WriterOptions(preset: "ultrafast"), keepTailSplit: Bool = false,
                            afterFrame: ((Int, SpeculativeReplay) -> Void)? = nil)
         throws -> (SpeculativeReplay.Outcome?, ReplayRenderer) {
         // One encoder, so the file can be compared byte for byte, unless the test chooses a split.
         var options = options
-        if options.tailSplitOverride == nil { options.tailSegmentMinimum = nil }
+        if options.tailSplitOverride == nil && !keepTailSplit { options.tailSegmentMinimum = nil }
         // As the pipeline reads when it speculates: with the decoded pictures (writeReplay does too).
         let reader = try VideoReader(path: source, options: ReaderOptions(keepSource: true))
         let judge = Judge()
@@ -308,16 +308,42 @@ struct SpeculativeReplayTests {
         try expectSamePicturesAsSecondPass(output, source: source, renderer: renderer, in: dir)
     }
 
-    @Test("where the tail is split: both threads end together by the measured costs; none when the second part would be short or drawing is the bottleneck")
-    func tailSplitPoint() {
-        // Encoding 2 ms, drawing 1 ms a frame: the encoding thread takes m = (1000·3 + 5) / 4 frames.
-        #expect(ReplayStream.tailSplit(frames: 1000, minimum: 10, draw: 0.001, encode: 0.002) == 752)
-        #expect(ReplayStream.tailSplit(frames: 100, minimum: 10, draw: 0.0008, encode: 0.0021) == 71)
-        #expect(ReplayStream.tailSplit(frames: 20, minimum: 10, draw: 0.001, encode: 0.002) == nil) // 17 + 3
-        #expect(ReplayStream.tailSplit(frames: 100, minimum: 1, draw: 0.003, encode: 0.002) == nil) // drawing-bound
-        #expect(ReplayStream.tailSplit(frames: 0, minimum: 1, draw: 0.001, encode: 0.002) == nil)
-        #expect(ReplayStream.tailSplit(frames: 100, minimum: 1, draw: .nan, encode: 0.002) == nil)
-        #expect(ReplayStream.tailSplit(frames: 100, minimum: 1, draw: 0.001, encode: 0) == nil)
+    @Test("when the tail's second encoder begins: once the encoding thread's backlog lasts as long as the rest drawn and encoded plus the card; never for a short rest or an unknown cost")
+    func tailSegmentDuePoint() {
+        // Encoding 2 ms, drawing 1 ms a frame, 100 frames left: 100 · 3 ms + the card (5 · 1 + 2 ms) = 307 ms,
+        // which a backlog of 154 frames (308 ms) covers and one of 153 (306 ms) does not.
+        #expect(ReplayStream.tailSegmentDue(backlog: 154, remaining: 100, minimum: 10, draw: 0.001, encode: 0.002))
+        #expect(!ReplayStream.tailSegmentDue(backlog: 153, remaining: 100, minimum: 10, draw: 0.001, encode: 0.002))
+        #expect(!ReplayStream.tailSegmentDue(backlog: 1000, remaining: 9, minimum: 10, draw: 0.001, encode: 0.002))
+        #expect(!ReplayStream.tailSegmentDue(backlog: 0, remaining: 0, minimum: 0, draw: 0.001, encode: 0.002))
+        #expect(!ReplayStream.tailSegmentDue(backlog: 0, remaining: 20, minimum: 1, draw: 0, encode: 0.002))
+        #expect(!ReplayStream.tailSegmentDue(backlog: 1000, remaining: 20, minimum: 1, draw: .nan, encode: 0.002))
+        #expect(!ReplayStream.tailSegmentDue(backlog: 1000, remaining: 20, minimum: 1, draw: 0.001, encode: 0))
+        #expect(!ReplayStream.tailSegmentDue(backlog: 1000, remaining: 20, minimum: 1, draw: 0.001, encode: .infinity))
+        // Drawing slower than encoding: the backlog shrinks as the rest is drawn, but one already
+        // long enough still makes the split worth it.
+        #expect(ReplayStream.tailSegmentDue(backlog: 59, remaining: 20, minimum: 1, draw: 0.003, encode: 0.002))
+        #expect(!ReplayStream.tailSegmentDue(backlog: 58, remaining: 20, minimum: 1, draw: 0.003, encode: 0.002))
+    }
+
+    @Test("the speculation's tail split where the tail's own pace says: the pictures of the second pass, and no second encoder for fewer frames than the minimum")
+    func speculationSplitsTailByPace() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let source = try clip(in: dir)
+        var options = SpeculativeReplay.Options()
+        options.beforeDraw = { Thread.sleep(forTimeInterval: 0.05) } // most frames are left for the end
+        options.tailSegmentMinimum = 5
+        let (outcome, renderer) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options,
+                                                awaitDrawing: true, writer: Self.lossless, keepTailSplit: true)
+        let o = try #require(outcome)
+        let tail = 105 - o.speculated
+        // Whether the split pays depends on this machine's drawing and encoding speeds (a debug
+        // build draws ten times slower); either way the file must hold the second pass's pictures.
+        #expect(o.result.segmentFrames == 0 || (6...tail + 1).contains(o.result.segmentFrames),
+                "\(o.result.segmentFrames) frames in the second encoder, of a tail of \(tail)")
+        #expect(o.result.frames == 105 + renderer.cardFrameCount)
+        try expectSamePicturesAsSecondPass(dir.path("spec.mp4"), source: source, renderer: renderer, in: dir)
     }
 
     @Test("the speculation's tail split at a chosen frame: the pictures of the second pass; none split without the option")

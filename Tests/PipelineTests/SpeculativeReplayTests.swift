@@ -326,46 +326,45 @@ struct SpeculativeReplayTests {
         #expect(!ReplayStream.tailSegmentDue(backlog: 58, remaining: 20, minimum: 1, draw: 0.003, encode: 0.002))
     }
 
-    @Test("the speculation's tail split where the tail's own pace says: the pictures of the second pass, and no second encoder for fewer frames than the minimum")
-    func speculationSplitsTailByPace() throws {
+    /// Speculates over the clip with the drawing slowed during inference, so that most frames are
+    /// left for the tail, into a lossless file; expects it to hold the second pass's pictures.
+    private func speculateLeavingTail(_ adjust: (inout SpeculativeReplay.Options) -> Void) throws -> SpeculativeReplay.Outcome {
         let dir = try TempDir()
         defer { dir.remove() }
         let source = try clip(in: dir)
         var options = SpeculativeReplay.Options()
-        options.beforeDraw = { Thread.sleep(forTimeInterval: 0.05) } // most frames are left for the end
-        options.tailSegmentMinimum = 5
+        options.beforeDraw = { Thread.sleep(forTimeInterval: 0.05) }
+        adjust(&options)
         let (outcome, renderer) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options,
                                                 awaitDrawing: true, writer: Self.lossless, keepTailSplit: true)
         let o = try #require(outcome)
+        #expect(o.result.frames == 105 + renderer.cardFrameCount)
+        try expectSamePicturesAsSecondPass(dir.path("spec.mp4"), source: source, renderer: renderer, in: dir)
+        return o
+    }
+
+    @Test("the speculation's tail split where the tail's own pace says: the pictures of the second pass, and no second encoder for fewer frames than the minimum")
+    func speculationSplitsTailByPace() throws {
+        let o = try speculateLeavingTail { $0.tailSegmentMinimum = 5 }
         let tail = 105 - o.speculated
         // Whether the split pays depends on this machine's drawing and encoding speeds (a debug
         // build draws ten times slower); either way the file must hold the second pass's pictures.
         #expect(o.result.segmentFrames == 0 || (6...tail + 1).contains(o.result.segmentFrames),
                 "\(o.result.segmentFrames) frames in the second encoder, of a tail of \(tail)")
-        #expect(o.result.frames == 105 + renderer.cardFrameCount)
-        try expectSamePicturesAsSecondPass(dir.path("spec.mp4"), source: source, renderer: renderer, in: dir)
     }
 
-    @Test("the speculation's tail split at a chosen frame: the pictures of the second pass; none split without the option")
+    @Test("the speculation's tail split at a chosen frame: the pictures of the second pass")
     func speculationSplitsTail() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let source = try clip(in: dir)
-        var options = SpeculativeReplay.Options()
-        options.beforeDraw = { Thread.sleep(forTimeInterval: 0.05) } // most frames are left for the end
         let tail = LockedBox<Int?>(nil)
-        options.tailSplitOverride = { frames in
-            tail.value = frames
-            return frames / 2
+        let o = try speculateLeavingTail {
+            $0.tailSplitOverride = { frames in
+                tail.value = frames
+                return frames / 2
+            }
         }
-        let (outcome, renderer) = try speculate(source, to: dir.path("spec.mp4"), people: .none, options: options,
-                                                awaitDrawing: true, writer: Self.lossless)
-        let o = try #require(outcome)
         let frames = try #require(tail.value)
         #expect(o.speculated + frames == 105)
         #expect(o.result.segmentFrames == frames - frames / 2 + 1, "the second half of the \(frames) and the card")
-        #expect(o.result.frames == 105 + renderer.cardFrameCount)
-        try expectSamePicturesAsSecondPass(dir.path("spec.mp4"), source: source, renderer: renderer, in: dir)
     }
 
     @Test("the speculation draws and encodes on two threads at background priority, beside the caller at its own")

@@ -92,7 +92,7 @@ final class ReplayStream: @unchecked Sendable {
     /// Frames the encoding threads have encoded, and frames queued for them (`tailSegmentDue`).
     private let encodedFrames = LockedBox(0)
     private var queuedFrames = 0
-    /// Where the tail began (`beginTail()`): its start, frames encoded and drawing clock then.
+    /// Where the tail began (`promote`): its start, frames encoded and drawing clock then.
     private var tail: (start: UInt64, encoded: Int, render: StageClock)?
     private var segmentTried = false
     private let encodeError = LockedBox<(any Error)?>(nil)
@@ -172,7 +172,8 @@ final class ReplayStream: @unchecked Sendable {
     /// the critical path). A thread cannot lower its own nice value without privileges, so a new
     /// thread takes over after the old one has encoded what it had been given. `queueing`: how many
     /// drawn frames the new thread's queue holds before the drawing waits (a tail about to be split
-    /// with `beginSegment()` is drawn without waiting for the encoding thread).
+    /// with `beginSegment()` is drawn without waiting for the encoding thread). What follows is the
+    /// tail: from here `tailSegmentDue` measures how fast the encoding thread and the drawing go.
     func promote(queueing capacity: Int = 2) {
         guard !ended, encoderPriority != .normal || capacity > 2 else { return }
         toEncode.push(.handOver)
@@ -180,11 +181,6 @@ final class ReplayStream: @unchecked Sendable {
         encoderPriority = .normal
         toEncode = BoundedQueue(capacity: max(2, capacity))
         startEncoder()
-    }
-
-    /// Marks the start of the tail (after `promote(queueing:)`): from here `tailSegmentDue` measures
-    /// how fast the encoding thread and the drawing go.
-    func beginTail() {
         tail = (DispatchTime.now().uptimeNanoseconds, encodedFrames.value, renderClock)
     }
 
@@ -192,7 +188,7 @@ final class ReplayStream: @unchecked Sendable {
     /// begin the second encoder now (`beginSegment()`) so that both threads end together: the
     /// encoding thread still has the frames queued for it, the calling thread would draw the
     /// `remaining` frames, encode them and the card. Decided frame by frame from what the tail
-    /// itself measures — the encoding thread's frames per second of wall time since `beginTail()`,
+    /// itself measures — the encoding thread's frames per second of wall time since `promote`,
     /// the drawing's CPU per frame since then — once each has four frames (before that, from the
     /// replay's costs so far). A fixed split point computed at the start of the tail from the costs
     /// measured during inference left the encoding thread idle for 20–23 ms (medians, up to 86 ms)

@@ -299,7 +299,6 @@ final class SpeculativeReplay: @unchecked Sendable {
         // pictures are held either way). Where the second encoder begins is decided frame by frame
         // from how fast the tail goes (`ReplayStream.tailSegmentDue`), unless a test chose it.
         stream.promote(queueing: rest.count + 2)
-        stream.beginTail()
         let split = tailSplitOverride.map { $0(rest.count) }
         do {
             for i in rest.indices {

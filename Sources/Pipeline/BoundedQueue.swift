@@ -125,6 +125,8 @@ struct StageClock: Sendable {
     /// thread of background priority spends preempted.
     private(set) var cpuSeconds = 0.0
     private(set) var count = 0
+    /// CPU seconds per `measure`; NaN before the first.
+    var cpuSecondsPerCall: Double { count > 0 ? cpuSeconds / Double(count) : .nan }
 
     mutating func measure<T>(_ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds

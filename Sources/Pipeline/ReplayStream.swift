@@ -194,17 +194,16 @@ final class ReplayStream: @unchecked Sendable {
     /// measured during inference left the encoding thread idle for 20–23 ms (medians, up to 86 ms)
     /// at the end of the tail on this machine, on the critical path (docs/replay.md).
     func tailSegmentDue(remaining: Int, minimum: Int) -> Bool {
-        guard !ended, segment == nil, !segmentTried, let tail else { return false }
+        // Once a second encoder has been tried (`beginSegment()`), begun or not, nothing is due.
+        guard !ended, !segmentTried, let tail else { return false }
         let encoded = encodedFrames.value
         let backlog = queuedFrames - encoded
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - tail.start) / 1e9
         let encodedInTail = encoded - tail.encoded
-        let overall = encodeClock.value
-        let encode = encodedInTail >= 4 ? elapsed / Double(encodedInTail)
-            : overall.count > 0 ? overall.cpuSeconds / Double(overall.count) : .nan
+        let encode = encodedInTail >= 4 ? elapsed / Double(encodedInTail) : encodeClock.value.cpuSecondsPerCall
         let drawnInTail = renderClock.count - tail.render.count
         let draw = drawnInTail >= 4 ? (renderClock.cpuSeconds - tail.render.cpuSeconds) / Double(drawnInTail)
-            : renderClock.count > 0 ? renderClock.cpuSeconds / Double(renderClock.count) : .nan
+            : renderClock.cpuSecondsPerCall
         return Self.tailSegmentDue(backlog: backlog, remaining: remaining, minimum: minimum, draw: draw, encode: encode)
     }
 
